@@ -1,0 +1,46 @@
+/** The `ferry` command. */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { VERSION } from '../shared/version.js';
+import { adminCommand } from './admin.js';
+import { CliError } from './io.js';
+import { LOG_LEVELS } from './log.js';
+import { DEFAULT_PORT, serve } from './serve.js';
+
+function integer(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+const program = new Command('ferry').description('Ferry: self-hosted file sync').version(VERSION);
+
+program
+  .command('serve')
+  .description('run the sync server')
+  .option('--data <dir>', 'where the database and chunks live', process.env.FERRY_DATA ?? './ferry-data')
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option('--port <port>', 'port to listen on', integer(0, 65535), DEFAULT_PORT)
+  .option('--tls-cert <file>', 'serve HTTPS/WSS with this certificate (PEM)')
+  .option('--tls-key <file>', 'the certificate\'s private key (PEM)')
+  .option('--retention-days <days>', 'how long old and deleted versions stay restorable', integer(0, 36500), 30)
+  .option('--allow-origin <origin>', 'a browser origin allowed to connect besides the server\'s own (repeatable)', collect, [])
+  .addOption(new Option('--log-level <level>', 'log verbosity').choices(LOG_LEVELS).default('info'))
+  .action(serve);
+
+program.addCommand(adminCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CliError) {
+    process.stderr.write(`ferry: ${err.message}\n`);
+    process.exit(1);
+  }
+  throw err;
+}

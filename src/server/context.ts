@@ -1,0 +1,18 @@
+/** What every part of a running server shares. */
+import type { Logger } from 'pino';
+import type { Limits } from '../shared/protocol/limits.js';
+import type { Bus } from './bus.js';
+import type { Metrics } from './metrics.js';
+import type { ChunkStore, JournalStore } from './store/types.js';
+
+export interface ServerContext {
+  store: JournalStore;
+  chunks: ChunkStore;
+  bus: Bus;
+  metrics: Metrics;
+  limits: Limits;
+  log: Logger;
+  version: string;
+  /** A connection whose socket holds more unsent bytes than this is cut off; it catches up on reconnect. */
+  maxBacklogBytes: number;
+}

@@ -1,0 +1,263 @@
+/**
+ * A running Ferry server: one HTTP(S) listener for the JSON endpoints and the WebSocket
+ * sync endpoint, on top of the journal store, the chunk store and the bus. The same class
+ * runs headless (`ferry serve`) and embedded in the desktop app.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import { Close } from '../shared/protocol/codes.js';
+import { DEFAULT_LIMITS, type Limits } from '../shared/protocol/limits.js';
+import { VERSION } from '../shared/version.js';
+import { hashToken } from './auth/secrets.js';
+import { LocalBus, type Bus } from './bus.js';
+import type { ServerContext } from './context.js';
+import { collectGarbage } from './gc.js';
+import { HttpRoutes } from './http/routes.js';
+import { Metrics } from './metrics.js';
+import { DiskChunkStore } from './store/disk-chunk-store.js';
+import { SqliteJournalStore } from './store/sqlite-journal-store.js';
+import type { Device, JournalStore } from './store/types.js';
+import { Session } from './sync/session.js';
+
+export const DEFAULT_PORT = 7711;
+export const SYNC_PATH = '/v1/sync';
+/** Browsers can't set headers on a WebSocket, so they offer this protocol plus `bearer.<token>`. */
+export const WS_PROTOCOL = 'ferry.v1';
+
+export interface ServerOptions {
+  dataDir: string;
+  host?: string;
+  port?: number;
+  tls?: { cert: string; key: string };
+  logger: Logger;
+  limits?: Partial<Limits>;
+  /** Superseded revisions are kept this long, then garbage collection may drop them. */
+  retentionDays?: number;
+  /** Origins allowed besides the server's own, for browser clients. */
+  allowedOrigins?: string[];
+  heartbeatMs?: number;
+  pongTimeoutMs?: number;
+  maxBacklogBytes?: number;
+  /** How often the server collects garbage on its own; 0 turns it off. */
+  gcIntervalMs?: number;
+}
+
+export function dbFile(dataDir: string): string {
+  return join(dataDir, 'ferry.db');
+}
+
+/** Opens a data directory's stores; the admin CLI uses this too, alongside a running server. */
+export async function openStores(dataDir: string): Promise<{ store: SqliteJournalStore; chunks: DiskChunkStore }> {
+  await mkdir(dataDir, { recursive: true });
+  const chunks = new DiskChunkStore(dataDir);
+  const store = new SqliteJournalStore(dbFile(dataDir));
+  return { store, chunks };
+}
+
+export class FerryServer {
+  readonly ctx: ServerContext;
+  private readonly http: Server;
+  private readonly wss: WebSocketServer;
+  private readonly sessions = new Set<Session>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly stopWatching: () => void;
+  private readonly allowedOrigins: Set<string>;
+  private address: AddressInfo | undefined;
+
+  private constructor(
+    private readonly options: ServerOptions,
+    store: JournalStore,
+    chunks: DiskChunkStore,
+    bus: Bus,
+  ) {
+    const metrics = new Metrics();
+    this.ctx = {
+      store,
+      chunks,
+      bus,
+      metrics,
+      limits: { ...DEFAULT_LIMITS, ...options.limits },
+      log: options.logger,
+      version: VERSION,
+      maxBacklogBytes: options.maxBacklogBytes ?? 64 * 1024 * 1024,
+    };
+    metrics.gauge('ferry_feed_subscriptions', 'Folder feeds being pushed.', () => this.sum((s) => s.subscriptionCount));
+    metrics.gauge('ferry_chunks_stored', 'Chunks in the chunk store.', async () => (await store.chunkStats()).count);
+    metrics.gauge('ferry_chunk_bytes', 'Bytes in the chunk store.', async () => (await store.chunkStats()).bytes);
+    metrics.gauge('ferry_feed_backlog_bytes', 'Bytes queued to sockets and not yet sent.', () => this.sum((s) => s.backlog));
+    this.allowedOrigins = new Set(options.allowedOrigins ?? []);
+    const routes = new HttpRoutes(this.ctx);
+    this.http = options.tls
+      ? createHttpsServer({ cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) }, (q, s) => routes.handle(q, s))
+      : createHttpServer((q, s) => routes.handle(q, s));
+    // Slow or idle clients that never finish a request are cut off.
+    this.http.headersTimeout = 10_000;
+    this.http.requestTimeout = 30_000;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.ctx.limits.maxMessageBytes,
+      perMessageDeflate: false,
+      handleProtocols: (offered) => (offered.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+    });
+    this.http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      this.upgrade(req, socket, head).catch((err) => {
+        this.ctx.log.error({ err }, 'upgrade failed');
+        refuse(socket, 500, 'Internal Server Error');
+      });
+    });
+    this.stopWatching = store.onExternalChange(() => void this.onStoreChanged());
+  }
+
+  static async start(options: ServerOptions): Promise<FerryServer> {
+    const dataDir = resolve(options.dataDir);
+    const { store, chunks } = await openStores(dataDir);
+    await chunks.init();
+    const server = new FerryServer({ ...options, dataDir }, store, chunks, new LocalBus());
+    await server.listen();
+    return server;
+  }
+
+  private listen(): Promise<void> {
+    const { host = '127.0.0.1', port = DEFAULT_PORT } = this.options;
+    return new Promise((resolveListen, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(port, host, () => {
+        this.http.off('error', reject);
+        this.address = this.http.address() as AddressInfo;
+        this.startTimers();
+        this.ctx.log.info({ url: this.url, data: this.options.dataDir }, 'ferry server listening');
+        resolveListen();
+      });
+    });
+  }
+
+  get url(): string {
+    const a = this.address!;
+    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+    return `${this.options.tls ? 'https' : 'http'}://${host}:${a.port}`;
+  }
+
+  get port(): number {
+    return this.address!.port;
+  }
+
+  get connectionCount(): number {
+    return this.sessions.size;
+  }
+
+  private sum(of: (s: Session) => number): number {
+    let n = 0;
+    for (const s of this.sessions) n += of(s);
+    return n;
+  }
+
+  private startTimers(): void {
+    const heartbeatMs = this.options.heartbeatMs ?? 15_000;
+    const pongTimeoutMs = this.options.pongTimeoutMs ?? 10_000;
+    const heartbeat = setInterval(() => {
+      for (const s of this.sessions) s.ping();
+      const check = setTimeout(() => {
+        for (const s of this.sessions) if (s.awaitingPong) s.terminate('no pong');
+      }, pongTimeoutMs);
+      check.unref();
+    }, heartbeatMs);
+    heartbeat.unref();
+    this.timers.push(heartbeat);
+    const gcIntervalMs = this.options.gcIntervalMs ?? 24 * 3600_000;
+    if (gcIntervalMs > 0) {
+      const gc = setInterval(() => void this.gc().catch((err) => this.ctx.log.error({ err }, 'garbage collection failed')), gcIntervalMs);
+      gc.unref();
+      this.timers.push(gc);
+    }
+  }
+
+  gc(): ReturnType<typeof collectGarbage> {
+    return collectGarbage(this.ctx.store, this.ctx.chunks, this.options.retentionDays ?? 30, this.ctx.log);
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== SYNC_PATH) return refuse(socket, 404, 'Not Found');
+    if (!this.originAllowed(req)) return refuse(socket, 403, 'Forbidden');
+    const token = bearerToken(req);
+    const device = token ? await this.ctx.store.deviceByTokenHash(hashToken(token)) : undefined;
+    if (!device) {
+      this.ctx.log.warn({ address: req.socket.remoteAddress }, 'sync connection with a missing or bad token');
+      return refuse(socket, 401, 'Unauthorized');
+    }
+    if (socket.destroyed) return;
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, device));
+  }
+
+  private accept(ws: import('ws').WebSocket, device: Device): void {
+    const session = new Session(ws, this.ctx, device);
+    this.sessions.add(session);
+    this.ctx.metrics.connections = this.sessions.size;
+    void this.ctx.store.touchDevice(device.id, Date.now());
+    ws.on('close', () => {
+      this.sessions.delete(session);
+      this.ctx.metrics.connections = this.sessions.size;
+      void this.ctx.store.touchDevice(device.id, Date.now()).catch(() => {});
+    });
+  }
+
+  /** Browsers always send Origin; native clients don't. Only the server's own origin and configured ones pass. */
+  private originAllowed(req: IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    if (origin === undefined) return true;
+    if (this.allowedOrigins.has(origin)) return true;
+    try {
+      return new URL(origin).host === req.headers.host;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Another process (an admin command) changed the store: apply revocations and membership now. */
+  private async onStoreChanged(): Promise<void> {
+    try {
+      const revoked = await this.ctx.store.revokedAmong([...this.sessions].map((s) => s.device.id));
+      for (const s of this.sessions) {
+        if (revoked.has(s.device.id)) s.close(Close.unauthorized, 'device token revoked');
+        else await s.refreshFolders();
+      }
+    } catch (err) {
+      this.ctx.log.error({ err }, 'applying an outside change failed');
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.stopWatching();
+    for (const s of this.sessions) s.close(Close.goingAway, 'server shutting down');
+    this.wss.close();
+    await new Promise<void>((r) => {
+      this.http.close(() => r());
+      this.http.closeAllConnections();
+    });
+    this.ctx.store.close();
+  }
+}
+
+function bearerToken(req: IncomingMessage): string | undefined {
+  const auth = req.headers.authorization;
+  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
+  const protocols = req.headers['sec-websocket-protocol'];
+  if (!protocols) return undefined;
+  for (const p of protocols.split(',')) {
+    const v = p.trim();
+    if (v.startsWith('bearer.')) return v.slice(7);
+  }
+  return undefined;
+}
+
+function refuse(socket: Socket, status: number, text: string): void {
+  if (socket.destroyed) return;
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}

@@ -1,0 +1,95 @@
+/**
+ * ChunkStore on the local disk: `chunks/ab/cd/<sha256>`. A chunk is written to a temp
+ * file in the same filesystem, flushed, and renamed into place, so a chunk file that exists
+ * is always whole; its hash is checked before it is written at all.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Hash } from '../../shared/protocol/messages.js';
+import { ChunkHashMismatch, type ChunkStore } from './types.js';
+
+export class DiskChunkStore implements ChunkStore {
+  private readonly chunksDir: string;
+  private readonly tmpDir: string;
+  private readonly trashDir: string;
+  private readonly madeDirs = new Set<string>();
+
+  constructor(dataDir: string) {
+    this.chunksDir = join(dataDir, 'chunks');
+    this.tmpDir = join(dataDir, 'tmp');
+    this.trashDir = join(dataDir, 'trash');
+  }
+
+  async init(): Promise<void> {
+    // Leftovers of a crash mid-write are incomplete by definition.
+    await rm(this.tmpDir, { recursive: true, force: true });
+    await Promise.all([this.chunksDir, this.tmpDir, this.trashDir].map((d) => mkdir(d, { recursive: true })));
+  }
+
+  /** The file a chunk lives in; the hash is checked so no name can lead outside the store. */
+  private pathOf(hash: string): { dir: string; file: string } {
+    if (!Hash.safeParse(hash).success) throw new Error(`not a chunk hash: ${hash.slice(0, 80)}`);
+    const dir = join(this.chunksDir, hash.slice(0, 2), hash.slice(2, 4));
+    return { dir, file: join(dir, hash) };
+  }
+
+  async has(hash: string): Promise<boolean> {
+    try {
+      await stat(this.pathOf(hash).file);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async put(hash: string, data: Buffer): Promise<void> {
+    const actual = createHash('sha256').update(data).digest('hex');
+    if (actual !== hash) throw new ChunkHashMismatch(hash, actual);
+    const { dir, file } = this.pathOf(hash);
+    if (await this.has(hash)) return;
+    if (!this.madeDirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      this.madeDirs.add(dir);
+    }
+    const tmp = join(this.tmpDir, `${hash}.${randomBytes(6).toString('hex')}`);
+    const handle = await open(tmp, 'wx');
+    try {
+      await handle.writeFile(data);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, file);
+  }
+
+  async get(hash: string): Promise<Buffer | undefined> {
+    try {
+      return await readFile(this.pathOf(hash).file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async remove(hash: string, stillWanted: () => Promise<boolean>): Promise<boolean> {
+    const { file } = this.pathOf(hash);
+    const trash = join(this.trashDir, `${hash}.${randomBytes(6).toString('hex')}`);
+    try {
+      await rename(file, trash);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+    // An upload may have recorded the chunk again between the caller's decision and the
+    // rename; it checks for the file after recording, and here the record is checked
+    // after the file left, so one of the two always sees the other.
+    if (await stillWanted()) {
+      if (await this.has(hash)) await rm(trash, { force: true });
+      else await rename(trash, file);
+      return false;
+    }
+    await rm(trash, { force: true });
+    return true;
+  }
+}

@@ -1,0 +1,472 @@
+/**
+ * One authenticated device's WebSocket: the protocol of docs/protocol.md from the server's
+ * side. Every incoming message is parsed against its schema before anything acts on it; a
+ * bad request is answered with `error` and the connection stays, a peer that breaks the
+ * framing is closed with 4400.
+ */
+import type { Logger } from 'pino';
+import type { RawData, WebSocket } from 'ws';
+import { Close, ErrorCode, type ErrorCodeValue } from '../../shared/protocol/codes.js';
+import { decodeFrame, encodeFrame, FrameKind, type ChunkFrame } from '../../shared/protocol/frames.js';
+import {
+  PROTOCOL_VERSION,
+  parseClientMessage,
+  type ClientMessage,
+  type ClientMessageOf,
+  type FolderInfo,
+  type Role,
+  type ServerMessage,
+} from '../../shared/protocol/messages.js';
+import type { FeedEvent } from '../bus.js';
+import type { ServerContext } from '../context.js';
+import { ChunkHashMismatch, type CommitOutcome, type Device } from '../store/types.js';
+import { Outbox } from './outbox.js';
+
+interface Subscription {
+  cursor: number;
+  /** False while paging through catch-up; live events then only mark it dirty. */
+  live: boolean;
+  dirty: boolean;
+  unsubscribe: () => void;
+}
+
+interface PartialChunk {
+  folder: number;
+  total: number;
+  received: number;
+  parts: Buffer[];
+}
+
+const HELLO_TIMEOUT_MS = 10_000;
+const OUTBOX_HIGH_WATER = 4 * 1024 * 1024;
+/** Chunk writes in flight before the socket stops reading, pushing back on the uploader. */
+const MAX_PENDING_WRITES = 8;
+/** Chunk bytes being assembled at once; uploads beyond it are refused as busy. */
+const MAX_PARTIAL_BYTES = 64 * 1024 * 1024;
+const MAX_QUEUED_DOWNLOADS = 4096;
+
+class RequestError extends Error {
+  constructor(readonly code: ErrorCodeValue, message: string) {
+    super(message);
+  }
+}
+
+export class Session {
+  readonly device: Device;
+  private readonly log: Logger;
+  private readonly outbox: Outbox;
+  private greeted = false;
+  private closed = false;
+  private folders = new Map<number, FolderInfo>();
+  private readonly subscriptions = new Map<number, Subscription>();
+  private readonly partials = new Map<string, PartialChunk>();
+  private partialBytes = 0;
+  private pendingWrites = 0;
+  private downloads: Promise<void> = Promise.resolve();
+  private queuedDownloads = 0;
+  private readonly helloTimer: NodeJS.Timeout;
+  awaitingPong = false;
+
+  get subscriptionCount(): number {
+    return this.subscriptions.size;
+  }
+
+  get backlog(): number {
+    return this.outbox.backlog;
+  }
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly ctx: ServerContext,
+    device: Device,
+  ) {
+    this.device = device;
+    this.log = ctx.log.child({ device: device.id, user: device.userName });
+    this.outbox = new Outbox(ws, OUTBOX_HIGH_WATER, (n) => (ctx.metrics.bytesOut += n));
+    this.helloTimer = setTimeout(() => this.close(Close.protocolError, 'no hello within 10 s'), HELLO_TIMEOUT_MS);
+    ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    ws.on('pong', () => (this.awaitingPong = false));
+    ws.on('close', () => this.dispose());
+    ws.on('error', (err) => this.log.debug({ err }, 'socket error'));
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.log.info({ code, reason }, 'closing connection');
+    this.ws.close(code, reason);
+    this.dispose();
+  }
+
+  terminate(reason: string): void {
+    this.log.info({ reason }, 'terminating connection');
+    this.ws.terminate();
+    this.dispose();
+  }
+
+  ping(): void {
+    this.awaitingPong = true;
+    this.ws.ping();
+  }
+
+  private dispose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.helloTimer);
+    for (const sub of this.subscriptions.values()) sub.unsubscribe();
+    this.subscriptions.clear();
+    this.partials.clear();
+    this.outbox.release();
+  }
+
+  /** Re-reads which folders the device may use after an outside change (an admin command). */
+  async refreshFolders(): Promise<void> {
+    if (!this.greeted || this.closed) return;
+    const folders = await this.ctx.store.foldersOf(this.device.userId);
+    const next = new Map(folders.map((f) => [f.id, f]));
+    let changed = next.size !== this.folders.size;
+    for (const [id, f] of next) if (this.folders.get(id)?.role !== f.role) changed = true;
+    this.folders = next;
+    for (const [id, sub] of this.subscriptions) {
+      if (!next.has(id)) {
+        sub.unsubscribe();
+        this.subscriptions.delete(id);
+      }
+    }
+    if (changed) this.send({ type: 'folders', folders });
+  }
+
+  private send(message: ServerMessage): void {
+    this.outbox.send(message);
+  }
+
+  private fail(req: number | undefined, code: string, message: string): void {
+    this.send(req === undefined ? { type: 'error', code, message } : { type: 'error', req, code, message });
+  }
+
+  // ---- dispatch ---------------------------------------------------------------------
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    if (this.closed) return;
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    this.ctx.metrics.bytesIn += buf.length;
+    if (isBinary) {
+      if (!this.greeted) return this.close(Close.protocolError, 'hello first');
+      const decoded = decodeFrame(buf);
+      if (!decoded.ok) return this.close(Close.protocolError, decoded.reason);
+      if (decoded.frame.kind !== FrameKind.upload) return this.close(Close.protocolError, 'clients send upload frames only');
+      this.onUploadFrame(decoded.frame);
+      return;
+    }
+    const parsed = parseClientMessage(buf.toString('utf8'));
+    if (!parsed.ok) {
+      if (parsed.fatal) return this.close(Close.protocolError, parsed.reason);
+      return this.fail(parsed.req, parsed.code, parsed.reason);
+    }
+    const message = parsed.message;
+    if (!this.greeted) {
+      if (message.type !== 'hello') return this.close(Close.protocolError, 'hello first');
+      void this.onHello(message).catch((err) => this.internal(undefined, err));
+      return;
+    }
+    const req = 'req' in message ? message.req : undefined;
+    this.handle(message).catch((err) => {
+      if (err instanceof RequestError) this.fail(req, err.code, err.message);
+      else this.internal(req, err);
+    });
+  }
+
+  private internal(req: number | undefined, err: unknown): void {
+    this.log.error({ err }, 'request failed');
+    this.fail(req, ErrorCode.internal, 'the server failed to handle this request');
+  }
+
+  private async handle(message: ClientMessage): Promise<void> {
+    switch (message.type) {
+      case 'hello':
+        throw new RequestError(ErrorCode.badRequest, 'hello was already received');
+      case 'subscribe':
+        return this.onSubscribe(message);
+      case 'unsubscribe': {
+        this.subscriptions.get(message.folder)?.unsubscribe();
+        this.subscriptions.delete(message.folder);
+        return;
+      }
+      case 'commit':
+        return this.onCommit(message);
+      case 'has':
+        return this.onHas(message);
+      case 'get':
+        return this.onGet(message);
+      case 'history':
+        return this.onHistory(message);
+      case 'restore':
+        return this.onRestore(message);
+    }
+  }
+
+  private async onHello(message: ClientMessageOf<'hello'>): Promise<void> {
+    clearTimeout(this.helloTimer);
+    if (message.protocol !== PROTOCOL_VERSION) {
+      this.fail(undefined, 'unsupported_protocol', `this server speaks protocol ${PROTOCOL_VERSION}, not ${message.protocol}`);
+      return this.close(Close.versionMismatch, `protocol ${PROTOCOL_VERSION} required`);
+    }
+    const folders = await this.ctx.store.foldersOf(this.device.userId);
+    this.folders = new Map(folders.map((f) => [f.id, f]));
+    this.greeted = true;
+    this.log.info({ client: message.client }, 'device connected');
+    this.send({
+      type: 'welcome',
+      protocol: PROTOCOL_VERSION,
+      server: { id: this.ctx.store.serverId, version: this.ctx.version },
+      user: this.device.userName,
+      device: { id: this.device.id, name: this.device.name },
+      folders,
+      limits: this.ctx.limits,
+    });
+  }
+
+  /** The device's role in a folder; unknown folders and foreign ones look the same. */
+  private role(folder: number, write = false): Role {
+    const info = this.folders.get(folder);
+    if (!info) throw new RequestError(ErrorCode.forbidden, `no access to folder ${folder}`);
+    if (write && info.role === 'read') throw new RequestError(ErrorCode.readOnly, 'this folder is shared read-only with you');
+    return info.role;
+  }
+
+  // ---- feed -------------------------------------------------------------------------
+
+  private async onSubscribe(message: ClientMessageOf<'subscribe'>): Promise<void> {
+    this.role(message.folder);
+    this.subscriptions.get(message.folder)?.unsubscribe();
+    const sub: Subscription = { cursor: message.cursor, live: false, dirty: false, unsubscribe: () => {} };
+    sub.unsubscribe = this.ctx.bus.subscribe(message.folder, (event) => this.onFeed(sub, event));
+    this.subscriptions.set(message.folder, sub);
+    await this.catchUp(message.folder, sub);
+  }
+
+  /** Pages every current entry after the cursor, then hands the subscription to the live feed. */
+  private async catchUp(folder: number, sub: Subscription): Promise<void> {
+    sub.live = false;
+    const { pageEntries } = this.ctx.limits;
+    for (;;) {
+      sub.dirty = false;
+      const page = await this.ctx.store.changesSince(folder, sub.cursor, pageEntries);
+      if (this.subscriptions.get(folder) !== sub) return;
+      if (sub.cursor > page.rev) {
+        // A cursor past the head means the server lost history (restored from a backup):
+        // answer with everything from 0 and let the client merge.
+        sub.cursor = 0;
+        continue;
+      }
+      const more = page.more || sub.dirty;
+      const changes = { type: 'changes', folder, from: sub.cursor, rev: page.rev, more, entries: page.entries };
+      await this.outbox.sendBulk(Buffer.from(JSON.stringify(changes)), false);
+      sub.cursor = page.rev;
+      if (!more) break;
+    }
+    sub.live = true;
+  }
+
+  private onFeed(sub: Subscription, event: FeedEvent): void {
+    if (!sub.live) {
+      sub.dirty = true;
+      return;
+    }
+    if (event.rev <= sub.cursor) return;
+    if (this.outbox.backlog > this.ctx.maxBacklogBytes) {
+      this.terminate('the device is not reading its feed');
+      return;
+    }
+    if (event.from > sub.cursor) {
+      // A gap: an event went missing on the bus. Page it in from the journal.
+      void this.catchUp(event.folder, sub).catch((err) => this.internal(undefined, err));
+      return;
+    }
+    this.outbox.send(
+      event.from === sub.cursor
+        ? encodedFeed(event)
+        : Buffer.from(
+            JSON.stringify({
+              type: 'changes',
+              folder: event.folder,
+              from: sub.cursor,
+              rev: event.rev,
+              more: false,
+              entries: event.entries.filter((e) => e.rev > sub.cursor),
+            }),
+          ),
+    );
+    sub.cursor = event.rev;
+    this.ctx.metrics.observeFeedLag((Date.now() - event.at) / 1000);
+  }
+
+  // ---- commits ----------------------------------------------------------------------
+
+  private async onCommit(message: ClientMessageOf<'commit'>): Promise<void> {
+    this.role(message.folder, true);
+    const { limits } = this.ctx;
+    if (message.ops.length > limits.maxOpsPerCommit) {
+      throw new RequestError(ErrorCode.tooLarge, `at most ${limits.maxOpsPerCommit} ops per commit`);
+    }
+    for (const op of message.ops) {
+      if (op.op !== 'put') continue;
+      if (op.size > limits.maxFileBytes) {
+        throw new RequestError(ErrorCode.tooLarge, `${op.path} is larger than the ${limits.maxFileBytes}-byte file limit`);
+      }
+      for (const [, size] of op.chunks) {
+        if (size === 0 || size > limits.maxChunkBytes) {
+          throw new RequestError(ErrorCode.badRequest, `${op.path} has a chunk of ${size} bytes (1 to ${limits.maxChunkBytes})`);
+        }
+      }
+    }
+    const outcome = await this.ctx.store.commit(message.folder, message.ops, this.device.name, Date.now());
+    this.reportCommit(message.req, message.folder, outcome);
+  }
+
+  private reportCommit(req: number, folder: number, outcome: CommitOutcome): void {
+    switch (outcome.kind) {
+      case 'need':
+        return this.send({ type: 'need', req, chunks: outcome.chunks });
+      case 'refused':
+        return this.fail(req, outcome.code, outcome.message);
+      case 'committed': {
+        this.ctx.metrics.commits += 1;
+        this.ctx.metrics.revisions += outcome.rev - outcome.from;
+        this.send({ type: 'committed', req, results: outcome.results });
+        if (outcome.rev > outcome.from) {
+          this.ctx.bus.publish({ folder, from: outcome.from, rev: outcome.rev, entries: outcome.entries, at: Date.now() });
+        }
+      }
+    }
+  }
+
+  private async onRestore(message: ClientMessageOf<'restore'>): Promise<void> {
+    this.role(message.folder, true);
+    const outcome = await this.ctx.store.restore(message.folder, message.path, message.rev, this.device.name, Date.now());
+    if (!outcome) throw new RequestError(ErrorCode.notFound, `${message.path} has no retained revision ${message.rev} with content`);
+    this.reportCommit(message.req, message.folder, outcome);
+  }
+
+  private async onHistory(message: ClientMessageOf<'history'>): Promise<void> {
+    this.role(message.folder);
+    const entries = await this.ctx.store.history(message.folder, message.path, message.limit ?? 100);
+    this.send({ type: 'revisions', req: message.req, path: message.path, entries });
+  }
+
+  // ---- chunks -----------------------------------------------------------------------
+
+  private async onHas(message: ClientMessageOf<'has'>): Promise<void> {
+    this.role(message.folder);
+    if (message.hashes.length > this.ctx.limits.maxHashesPerRequest) {
+      throw new RequestError(ErrorCode.tooLarge, `at most ${this.ctx.limits.maxHashesPerRequest} hashes per request`);
+    }
+    const missing = await this.ctx.store.missingChunks(message.folder, message.hashes);
+    this.send({ type: 'have', req: message.req, missing });
+  }
+
+  private onUploadFrame(frame: ChunkFrame): void {
+    const { limits } = this.ctx;
+    const key = `${frame.req}:${frame.hash}`;
+    try {
+      this.role(frame.folder, true);
+      if (frame.total === 0 || frame.total > limits.maxChunkBytes) {
+        throw new RequestError(ErrorCode.tooLarge, `a chunk is 1 to ${limits.maxChunkBytes} bytes`);
+      }
+      if (frame.data.length > limits.maxFrameDataBytes) {
+        throw new RequestError(ErrorCode.tooLarge, `a frame carries at most ${limits.maxFrameDataBytes} bytes`);
+      }
+      let partial = this.partials.get(key);
+      if (!partial) {
+        if (frame.offset !== 0) throw new RequestError(ErrorCode.badRequest, 'a chunk upload starts at offset 0');
+        if (this.partialBytes + frame.total > MAX_PARTIAL_BYTES) {
+          throw new RequestError(ErrorCode.busy, 'too many chunk uploads in progress; wait for stored replies');
+        }
+        partial = { folder: frame.folder, total: frame.total, received: 0, parts: [] };
+        this.partials.set(key, partial);
+        this.partialBytes += frame.total;
+      } else if (frame.offset !== partial.received || frame.total !== partial.total || frame.folder !== partial.folder) {
+        this.dropPartial(key);
+        throw new RequestError(ErrorCode.badRequest, 'chunk frames must arrive in order with the same size and folder');
+      }
+      partial.parts.push(frame.data);
+      partial.received += frame.data.length;
+      if (partial.received < partial.total) return;
+      this.dropPartial(key);
+      const data = partial.parts.length === 1 ? partial.parts[0]! : Buffer.concat(partial.parts);
+      void this.storeChunk(frame.req, frame.folder, frame.hash, data);
+    } catch (err) {
+      if (err instanceof RequestError) this.fail(frame.req, err.code, err.message);
+      else this.internal(frame.req, err);
+    }
+  }
+
+  private dropPartial(key: string): void {
+    const partial = this.partials.get(key);
+    if (!partial) return;
+    this.partials.delete(key);
+    this.partialBytes -= partial.total;
+  }
+
+  private async storeChunk(req: number, folder: number, hash: string, data: Buffer): Promise<void> {
+    if (++this.pendingWrites >= MAX_PENDING_WRITES) this.ws.pause();
+    try {
+      await this.ctx.chunks.put(hash, data);
+      await this.ctx.store.recordUpload(folder, hash, data.length, Date.now());
+      // Garbage collection may have taken the file between the two steps above; the
+      // record is in place now, so putting the bytes back is final.
+      if (!(await this.ctx.chunks.has(hash))) await this.ctx.chunks.put(hash, data);
+      this.ctx.metrics.chunksUploaded += 1;
+      this.send({ type: 'stored', req, hash });
+    } catch (err) {
+      if (err instanceof ChunkHashMismatch) this.fail(req, ErrorCode.hashMismatch, err.message);
+      else this.internal(req, err);
+    } finally {
+      if (--this.pendingWrites < MAX_PENDING_WRITES / 2 && this.ws.isPaused) this.ws.resume();
+    }
+  }
+
+  private async onGet(message: ClientMessageOf<'get'>): Promise<void> {
+    this.role(message.folder);
+    if (this.queuedDownloads >= MAX_QUEUED_DOWNLOADS) {
+      throw new RequestError(ErrorCode.busy, `at most ${MAX_QUEUED_DOWNLOADS} downloads may wait at once`);
+    }
+    this.queuedDownloads += 1;
+    // One chunk at a time per connection keeps memory bounded; the socket stays full
+    // because the outbox lets a few frames queue ahead.
+    this.downloads = this.downloads.then(async () => {
+      try {
+        if (!this.closed) await this.sendChunk(message);
+      } catch (err) {
+        if (err instanceof RequestError) this.fail(message.req, err.code, err.message);
+        else this.internal(message.req, err);
+      } finally {
+        this.queuedDownloads -= 1;
+      }
+    });
+  }
+
+  private async sendChunk({ req, folder, hash }: ClientMessageOf<'get'>): Promise<void> {
+    const missing = await this.ctx.store.missingChunks(folder, [hash]);
+    const data = missing.length === 0 ? await this.ctx.chunks.get(hash) : undefined;
+    if (!data) throw new RequestError(ErrorCode.notFound, `folder ${folder} has no chunk ${hash}`);
+    const step = this.ctx.limits.maxFrameDataBytes;
+    for (let offset = 0; offset < data.length && !this.closed; offset += step) {
+      const piece = data.subarray(offset, offset + step);
+      const header = { kind: FrameKind.download, req, folder, hash, offset, total: data.length };
+      await this.outbox.sendBulk(encodeFrame(header, piece), true);
+    }
+  }
+}
+
+/** A feed event is serialized once, however many subscribers receive it. */
+const encoded = new WeakMap<FeedEvent, Buffer>();
+function encodedFeed(event: FeedEvent): Buffer {
+  let buf = encoded.get(event);
+  if (!buf) {
+    buf = Buffer.from(
+      JSON.stringify({ type: 'changes', folder: event.folder, from: event.from, rev: event.rev, more: false, entries: event.entries }),
+    );
+    encoded.set(event, buf);
+  }
+  return buf;
+}
