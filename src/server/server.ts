@@ -93,12 +93,13 @@ export class FerryServer {
     metrics.gauge('ferry_feed_backlog_bytes', 'Bytes queued to sockets and not yet sent.', () => this.sum((s) => s.backlog));
     this.allowedOrigins = new Set(options.allowedOrigins ?? []);
     const routes = new HttpRoutes(this.ctx);
+    // A client that connects and never finishes its request (idle or slow, before any
+    // authentication) is cut off: headers within 10 s, the whole request within 30 s.
+    const limits = { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 2_000 };
     this.http = options.tls
-      ? createHttpsServer({ cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) }, (q, s) => routes.handle(q, s))
-      : createHttpServer((q, s) => routes.handle(q, s));
-    // Slow or idle clients that never finish a request are cut off.
-    this.http.headersTimeout = 10_000;
-    this.http.requestTimeout = 30_000;
+      ? createHttpsServer({ ...limits, handshakeTimeout: 10_000, cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) }, (q, s) => routes.handle(q, s))
+      : createHttpServer(limits, (q, s) => routes.handle(q, s));
+    dropSilentSockets(this.http, options.tls ? 'secureConnection' : 'connection', 10_000);
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.ctx.limits.maxMessageBytes,
@@ -243,6 +244,28 @@ export class FerryServer {
     });
     this.ctx.store.close();
   }
+}
+
+/**
+ * Node's request timeouts start at a request's first byte, so a socket that connects and
+ * sends nothing would stay open for ever: drop it unless a request begins within `ms`.
+ * With TLS the socket that carries requests is the one after the handshake, which has its
+ * own timeout.
+ */
+function dropSilentSockets(server: Server, connectionEvent: 'connection' | 'secureConnection', ms: number): void {
+  const timers = new WeakMap<Socket, NodeJS.Timeout>();
+  const begun = (socket: Socket): void => {
+    clearTimeout(timers.get(socket));
+    timers.delete(socket);
+  };
+  server.on(connectionEvent, (socket: Socket) => {
+    const timer = setTimeout(() => socket.destroy(), ms);
+    timer.unref();
+    timers.set(socket, timer);
+    socket.once('close', () => begun(socket));
+  });
+  server.on('request', (req: IncomingMessage) => begun(req.socket));
+  server.on('upgrade', (req: IncomingMessage) => begun(req.socket));
 }
 
 function bearerToken(req: IncomingMessage): string | undefined {
