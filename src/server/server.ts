@@ -43,6 +43,8 @@ export interface ServerOptions {
   allowedOrigins?: string[];
   heartbeatMs?: number;
   pongTimeoutMs?: number;
+  /** A socket that has not begun a request (or finished its TLS handshake) by then is dropped. */
+  silentSocketMs?: number;
   maxBacklogBytes?: number;
   /** How often the server collects garbage on its own; 0 turns it off. */
   gcIntervalMs?: number;
@@ -95,11 +97,12 @@ export class FerryServer {
     const routes = new HttpRoutes(this.ctx);
     // A client that connects and never finishes its request (idle or slow, before any
     // authentication) is cut off: headers within 10 s, the whole request within 30 s.
+    const silentMs = options.silentSocketMs ?? 10_000;
     const limits = { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 2_000 };
     this.http = options.tls
-      ? createHttpsServer({ ...limits, handshakeTimeout: 10_000, cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) }, (q, s) => routes.handle(q, s))
+      ? createHttpsServer({ ...limits, handshakeTimeout: silentMs, cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) }, (q, s) => routes.handle(q, s))
       : createHttpServer(limits, (q, s) => routes.handle(q, s));
-    dropSilentSockets(this.http, options.tls ? 'secureConnection' : 'connection', 10_000);
+    dropSilentSockets(this.http, options.tls ? 'secureConnection' : 'connection', silentMs);
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.ctx.limits.maxMessageBytes,
