@@ -20,7 +20,7 @@ import {
 import type { FeedEvent } from '../bus.js';
 import type { ServerContext } from '../context.js';
 import { ChunkHashMismatch, type CommitOutcome, type Device } from '../store/types.js';
-import { Outbox } from './outbox.js';
+import { Outbox } from '../../shared/protocol/outbox.js';
 
 interface Subscription {
   cursor: number;
