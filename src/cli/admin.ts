@@ -1,9 +1,10 @@
 /** `ferry admin`: accounts, devices, folders and maintenance, on the data directory directly (also while the server runs). */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import * as admin from '../server/admin.js';
 import { collectGarbage } from '../server/gc.js';
-import { openStores } from '../server/server.js';
+import { dbFile, openStores } from '../server/server.js';
 import type { SqliteJournalStore } from '../server/store/sqlite-journal-store.js';
 import type { DiskChunkStore } from '../server/store/disk-chunk-store.js';
 import { CliError, formatBytes, formatTime, readSecret, table } from './io.js';
@@ -32,6 +33,7 @@ export function adminCommand(): Command {
     <A extends unknown[]>(action: (s: Stores, ...args: A) => Promise<void>) =>
     async (...args: A): Promise<void> => {
       const data = resolve(cmd.opts<{ data: string }>().data);
+      if (!existsSync(dbFile(data))) process.stderr.write(`ferry: no server data in ${data} yet; creating it\n`);
       const stores = await openStores(data);
       try {
         await action(stores, ...args);
@@ -47,11 +49,11 @@ export function adminCommand(): Command {
   user
     .command('add <name>')
     .description('create a user')
-    .option('--password-stdin', 'read the password from standard input (otherwise it is asked for)')
+    .option('--password-stdin', 'read the password from standard input instead of asking for it')
     .option('--quota <bytes>', 'bytes the folders this user owns may hold, or none', 'none')
     .action(
-      withStores(async ({ store }, name: string, opts: { quota: string }) => {
-        const password = await readSecret(`Password for ${name}: `);
+      withStores(async ({ store }, name: string, opts: { quota: string; passwordStdin?: boolean }) => {
+        const password = await readSecret(`Password for ${name}: `, opts.passwordStdin === true);
         const created = await admin.addUser(store, name, password, parseQuota(opts.quota));
         out(`created user ${created.name} (id ${created.id})`);
       }),
@@ -67,10 +69,11 @@ export function adminCommand(): Command {
     );
   user
     .command('passwd <name>')
-    .description('set a user\'s password (read from standard input, or asked for)')
+    .description('set a user\'s password')
+    .option('--password-stdin', 'read the password from standard input instead of asking for it')
     .action(
-      withStores(async ({ store }, name: string) => {
-        await admin.changePassword(store, name, await readSecret(`New password for ${name}: `));
+      withStores(async ({ store }, name: string, opts: { passwordStdin?: boolean }) => {
+        await admin.changePassword(store, name, await readSecret(`New password for ${name}: `, opts.passwordStdin === true));
         out(`password of ${name} changed`);
       }),
     );
@@ -164,7 +167,6 @@ export function adminCommand(): Command {
       withStores(async ({ store, chunks }, opts: { retentionDays: string }) => {
         const days = Number(opts.retentionDays);
         if (!(days >= 0)) throw new CliError('--retention-days is a number of days');
-        await chunks.init();
         const { chunksRemoved } = await collectGarbage(store, chunks, days, createLogger('silent', 'ferry-admin'));
         out(`removed ${chunksRemoved} unreferenced chunks`);
       }),

@@ -3,13 +3,16 @@
 /** The CLI's way of saying "this went wrong, and here is why" without a stack trace. */
 export class CliError extends Error {}
 
-/** Reads a secret from standard input: one line from a pipe, or typed at a prompt without echo. */
-export async function readSecret(prompt: string): Promise<string> {
+/**
+ * Reads a secret: the first line of standard input when asked to (--password-stdin) or when
+ * it is a pipe, else typed at a prompt without echo.
+ */
+export async function readSecret(prompt: string, fromStdin: boolean): Promise<string> {
   const stdin = process.stdin;
-  if (!stdin.isTTY) {
+  if (fromStdin || !stdin.isTTY) {
     const chunks: Buffer[] = [];
     for await (const chunk of stdin as AsyncIterable<Buffer>) chunks.push(chunk);
-    return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0]!;
   }
   process.stderr.write(prompt);
   stdin.setRawMode(true);

@@ -38,9 +38,10 @@ program.addCommand(adminCommand());
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof CliError) {
-    process.stderr.write(`ferry: ${err.message}\n`);
-    process.exit(1);
-  }
-  throw err;
+  // Expected failures (bad input, a data directory from a newer Ferry, a port in use)
+  // get one clear line; FERRY_DEBUG=1 shows the stack.
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`ferry: ${message}\n`);
+  if (!(err instanceof CliError) && process.env.FERRY_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+  process.exit(1);
 }

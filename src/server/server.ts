@@ -22,7 +22,7 @@ import { HttpRoutes } from './http/routes.js';
 import { Metrics } from './metrics.js';
 import { DiskChunkStore } from './store/disk-chunk-store.js';
 import { SqliteJournalStore } from './store/sqlite-journal-store.js';
-import type { Device, JournalStore } from './store/types.js';
+import type { ChunkStore, Device, JournalStore } from './store/types.js';
 import { Session } from './sync/session.js';
 
 export const DEFAULT_PORT = 7711;
@@ -58,6 +58,7 @@ export function dbFile(dataDir: string): string {
 export async function openStores(dataDir: string): Promise<{ store: SqliteJournalStore; chunks: DiskChunkStore }> {
   await mkdir(dataDir, { recursive: true });
   const chunks = new DiskChunkStore(dataDir);
+  await chunks.open();
   const store = new SqliteJournalStore(dbFile(dataDir));
   return { store, chunks };
 }
@@ -75,7 +76,7 @@ export class FerryServer {
   private constructor(
     private readonly options: ServerOptions,
     store: JournalStore,
-    chunks: DiskChunkStore,
+    chunks: ChunkStore,
     bus: Bus,
   ) {
     const metrics = new Metrics();
@@ -121,7 +122,7 @@ export class FerryServer {
   static async start(options: ServerOptions): Promise<FerryServer> {
     const dataDir = resolve(options.dataDir);
     const { store, chunks } = await openStores(dataDir);
-    await chunks.init();
+    await chunks.recover((hash) => store.chunkKnown(hash));
     const server = new FerryServer({ ...options, dataDir }, store, chunks, new LocalBus());
     await server.listen();
     return server;

@@ -192,3 +192,12 @@ export function putFile(path: string, data: Buffer, baseRev = 0) {
     target: '',
   };
 }
+
+/** Uploads a one-chunk file's chunk (if it has one) and commits it; returns the server's reply to the commit. */
+export async function commitFile(client: RawClient, folder: number, path: string, data: Buffer, baseRev = 0): Promise<Msg> {
+  if (data.length > 0) {
+    const stored = await client.upload(folder, data);
+    if (stored.type !== 'stored') throw new Error(`upload of ${path} failed: ${JSON.stringify(stored)}`);
+  }
+  return client.request({ type: 'commit', folder, ops: [putFile(path, data, baseRev)] });
+}

@@ -50,19 +50,37 @@ export async function seedUser(store: JournalStore, name: string, folder?: strin
   return { token, device, folderId: created?.id ?? 0 };
 }
 
+export interface SpawnedServer {
+  proc: ChildProcess;
+  url: string;
+  wsUrl: string;
+  /** Everything the process wrote to stderr so far. */
+  stderr(): string;
+  /** The JSON log records the process wrote to stdout so far. */
+  logs(): Record<string, unknown>[];
+  /** Resolves when the process has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Sends a signal (SIGTERM unless told) and resolves with the exit code (null if killed by the signal). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
 /** `ferry serve` as a child process; resolves once it listens. */
-export async function spawnServer(dataDir: string, extraArgs: string[] = []): Promise<{ proc: ChildProcess; url: string; wsUrl: string; stop(signal?: NodeJS.Signals): Promise<number | null> }> {
+export async function spawnServer(dataDir: string, extraArgs: string[] = []): Promise<SpawnedServer> {
   const proc = spawn(process.execPath, [FERRY_BIN, 'serve', '--data', dataDir, '--port', '0', '--log-level', 'info', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   let stderr = '';
+  const logs: Record<string, unknown>[] = [];
   proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: proc.stdout! });
     lines.on('line', (line) => {
       try {
         const rec = JSON.parse(line) as { msg?: string; url?: string };
+        logs.push(rec);
         if (rec.msg === 'ferry server listening' && rec.url) resolve(rec.url);
       } catch {
         /* not a log line */
@@ -74,9 +92,12 @@ export async function spawnServer(dataDir: string, extraArgs: string[] = []): Pr
     proc,
     url,
     wsUrl: url.replace(/^http/, 'ws') + '/v1/sync',
+    stderr: () => stderr,
+    logs: () => [...logs],
+    exited,
     stop: async (signal = 'SIGTERM') => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-      return exited;
+      return (await exited).code;
     },
   };
 }
@@ -92,4 +113,64 @@ export function runFerry(args: string[], input?: string): Promise<{ code: number
     proc.on('exit', (code) => resolve({ code, stdout, stderr }));
     proc.stdin.end(input ?? '');
   });
+}
+
+/** Polls `check` until it returns something other than undefined/false, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 5000, what = 'a condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** A promise that rejects after `ms`, for racing against one that should settle well before. */
+export function within<T>(promise: Promise<T>, ms: number, what = 'a result'): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** POST /v1/login with a JSON body (or a raw string body). */
+export async function login(url: string, body: unknown): Promise<{ status: number; headers: Headers; json: Record<string, unknown> | undefined }> {
+  const res = await fetch(`${url}/v1/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: Record<string, unknown> | undefined;
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, json };
+}
+
+/** What `ferry serve` prints on the first start of an empty data directory. */
+export interface FirstStartBanner {
+  address: string;
+  user: string;
+  password: string;
+  token: string;
+  folder: string;
+}
+
+/** Parses the first-start banner out of `ferry serve`'s stderr; undefined while it is incomplete. */
+export function parseFirstStart(stderr: string): FirstStartBanner | undefined {
+  // The banner is written at once; wait for its last line so no field is read half-written.
+  if (!/^Connect a device with:\n  ferry sync .*\n/m.test(stderr)) return undefined;
+  const field = (name: string): string | undefined => new RegExp(`^  ${name} {2,}(\\S+)$`, 'm').exec(stderr)?.[1];
+  const address = field('address');
+  const user = field('user');
+  const password = field('password');
+  const token = field('token');
+  const folder = field('folder');
+  if (!address || !user || !password || !token || !folder) return undefined;
+  return { address, user, password, token, folder };
 }

@@ -4,7 +4,7 @@
  * is always whole; its hash is checked before it is written at all.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Hash } from '../../shared/protocol/messages.js';
 import { ChunkHashMismatch, type ChunkStore } from './types.js';
@@ -21,10 +21,29 @@ export class DiskChunkStore implements ChunkStore {
     this.trashDir = join(dataDir, 'trash');
   }
 
-  async init(): Promise<void> {
-    // Leftovers of a crash mid-write are incomplete by definition.
-    await rm(this.tmpDir, { recursive: true, force: true });
+  /** Creates the store's folders; safe while another process uses the store. */
+  async open(): Promise<void> {
     await Promise.all([this.chunksDir, this.tmpDir, this.trashDir].map((d) => mkdir(d, { recursive: true })));
+  }
+
+  /**
+   * Cleans up after a crash, before the server takes writes: half-written temp files go,
+   * and a chunk caught mid-removal is put back if the journal still knows it.
+   */
+  async recover(known: (hash: string) => Promise<boolean>): Promise<void> {
+    await rm(this.tmpDir, { recursive: true, force: true });
+    await this.open();
+    for (const name of await readdir(this.trashDir)) {
+      const hash = name.split('.')[0]!;
+      const trash = join(this.trashDir, name);
+      if (Hash.safeParse(hash).success && (await known(hash)) && !(await this.has(hash))) {
+        const { dir, file } = this.pathOf(hash);
+        await mkdir(dir, { recursive: true });
+        await rename(trash, file);
+      } else {
+        await rm(trash, { force: true });
+      }
+    }
   }
 
   /** The file a chunk lives in; the hash is checked so no name can lead outside the store. */

@@ -48,6 +48,11 @@ interface DeviceRow {
 type NewRevision = Omit<RevisionRow, 'folder_id' | 'rev'>;
 
 class QuotaExceeded extends Error {}
+class NeedChunks extends Error {
+  constructor(readonly chunks: string[]) {
+    super('chunks missing');
+  }
+}
 
 /** How often another process's writes (an admin command) are looked for. */
 const EXTERNAL_POLL_MS = 200;
@@ -204,53 +209,38 @@ export class SqliteJournalStore implements JournalStore {
   // ---- the journal ------------------------------------------------------------------
 
   async commit(folderId: number, ops: Op[], device: string, time: number): Promise<CommitOutcome> {
-    try {
-      return this.db.transaction(() => {
-        const need = this.chunksNeeded(folderId, ops);
-        if (need.length > 0) return { kind: 'need' as const, chunks: need };
-        return this.apply(folderId, ops, device, time);
-      })();
-    } catch (err) {
-      if (err instanceof QuotaExceeded) return { kind: 'refused', code: 'quota_exceeded', message: err.message };
-      throw err;
-    }
+    return this.transact(() => this.apply(folderId, ops, device, time));
   }
 
   async restore(folderId: number, path: string, rev: number, device: string, time: number): Promise<CommitOutcome | undefined> {
+    return this.transact(() => {
+      const old = this.s.revisionAt.get(folderId, rev) as RevisionRow | undefined;
+      if (!old || old.path !== path || old.deleted) return undefined;
+      const put: PutOp = {
+        op: 'put',
+        path,
+        baseRev: this.current(folderId, path)?.rev ?? 0,
+        kind: old.kind,
+        size: old.size,
+        mtime: old.mtime,
+        mode: old.mode,
+        hash: old.hash,
+        chunks: JSON.parse(old.chunks) as PutOp['chunks'],
+        target: old.target,
+      };
+      return this.apply(folderId, [put], device, time);
+    });
+  }
+
+  /** Runs `work` in a transaction; a refusal thrown inside rolls all of it back. */
+  private transact<T>(work: () => T): T | CommitOutcome {
     try {
-      return this.db.transaction(() => {
-        const old = this.s.revisionAt.get(folderId, rev) as RevisionRow | undefined;
-        if (!old || old.path !== path || old.deleted) return undefined;
-        const cur = this.current(folderId, path);
-        const put: PutOp = {
-          op: 'put',
-          path,
-          baseRev: cur?.rev ?? 0,
-          kind: old.kind,
-          size: old.size,
-          mtime: old.mtime,
-          mode: old.mode,
-          hash: old.hash,
-          chunks: JSON.parse(old.chunks) as PutOp['chunks'],
-          target: old.target,
-        };
-        return this.apply(folderId, [put], device, time);
-      })();
+      return this.db.transaction(work)();
     } catch (err) {
+      if (err instanceof NeedChunks) return { kind: 'need', chunks: err.chunks };
       if (err instanceof QuotaExceeded) return { kind: 'refused', code: 'quota_exceeded', message: err.message };
       throw err;
     }
-  }
-
-  /** Chunks named by puts that would apply and that the folder can not use yet. */
-  private chunksNeeded(folderId: number, ops: Op[]): string[] {
-    const need = new Set<string>();
-    for (const op of ops) {
-      if (op.op !== 'put' || op.chunks.length === 0) continue;
-      if (!casOk(this.current(folderId, op.path), op.baseRev)) continue;
-      for (const [hash] of op.chunks) if (!need.has(hash) && !this.chunkUsable(folderId, hash)) need.add(hash);
-    }
-    return [...need];
   }
 
   private chunkUsable(folderId: number, hash: string): boolean {
@@ -269,6 +259,7 @@ export class SqliteJournalStore implements JournalStore {
     let files = 0;
     const entries: Entry[] = [];
     const results: CommitResult[] = [];
+    const need = new Set<string>();
 
     const write = (row: NewRevision, previous: CurrentRow | undefined): number => {
       rev += 1;
@@ -276,7 +267,11 @@ export class SqliteJournalStore implements JournalStore {
       if (previous) this.s.supersede.run(time, folderId, previous.rev);
       this.s.upsertCurrent.run(folderId, row.path, rev, row.kind, row.deleted, row.size);
       if (row.chunks !== '[]') {
-        for (const [hash] of JSON.parse(row.chunks) as [string, number][]) this.s.insertRevChunk.run(hash, folderId, rev);
+        for (const [hash] of JSON.parse(row.chunks) as [string, number][]) {
+          this.s.insertRevChunk.run(hash, folderId, rev);
+          // Referenced now: the upload grace period no longer needs to protect it.
+          this.s.deleteUpload.run(folderId, hash);
+        }
       }
       if (previous && !previous.deleted && previous.kind === 'file') {
         bytes -= previous.size;
@@ -318,6 +313,13 @@ export class SqliteJournalStore implements JournalStore {
           const blocker = this.blockingAncestor(folderId, op.path) ?? (op.kind !== 'dir' && cur && !cur.deleted ? this.firstLiveChild(folderId, op.path) : undefined);
           if (blocker) {
             conflict(blocker.path, blocker);
+            break;
+          }
+          // Checked here, against the state this op meets: a put may only name chunks
+          // uploaded into this folder or already part of it.
+          const missing = op.chunks.filter(([hash]) => !this.chunkUsable(folderId, hash));
+          if (missing.length > 0) {
+            for (const [hash] of missing) need.add(hash);
             break;
           }
           const r = write(
@@ -394,6 +396,7 @@ export class SqliteJournalStore implements JournalStore {
       }
     }
 
+    if (need.size > 0) throw new NeedChunks([...need]);
     if (rev !== from) {
       if (bytes > 0) {
         const owner = this.s.ownerUsage.get(folder.owner_id) as { quota: number | null; used: number };
@@ -439,11 +442,16 @@ export class SqliteJournalStore implements JournalStore {
     return toEntry(this.revisionRow(folderId, rev));
   }
 
-  async changesSince(folderId: number, cursor: number, limit: number): Promise<ChangesPage> {
+  async changesSince(folderId: number, cursor: number, limit: number, maxBytes: number): Promise<ChangesPage> {
     return this.db.transaction(() => {
-      const rows = this.s.changesSince.all(folderId, cursor, limit) as RevisionRow[];
-      const entries = rows.map(toEntry);
-      if (rows.length === limit) return { entries, rev: rows[rows.length - 1]!.rev, more: true };
+      const entries: Entry[] = [];
+      let bytes = 0;
+      for (const row of this.s.changesSince.iterate(folderId, cursor, limit) as IterableIterator<RevisionRow>) {
+        entries.push(toEntry(row));
+        // Chunk lists dominate an entry's size; the rest is well under 512 bytes.
+        bytes += row.chunks.length + row.path.length + 512;
+        if (bytes >= maxBytes || entries.length === limit) return { entries, rev: row.rev, more: true };
+      }
       const head = (this.s.folderById.get(folderId) as { rev: number } | undefined)?.rev ?? 0;
       return { entries, rev: head, more: false };
     })();
@@ -651,6 +659,7 @@ function prepare(db: Database) {
       `INSERT INTO uploads (folder_id, hash, at) VALUES (?, ?, ?)
        ON CONFLICT (folder_id, hash) DO UPDATE SET at = excluded.at`,
     ),
+    deleteUpload: p(`DELETE FROM uploads WHERE folder_id = ? AND hash = ?`),
     insertChunk: p(`INSERT OR IGNORE INTO chunks (hash, size, stored_at) VALUES (?, ?, ?)`),
     chunkKnown: p(`SELECT 1 FROM chunks WHERE hash = ?`),
     chunkStats: p(`SELECT COUNT(*) AS count, COALESCE(SUM(size), 0) AS bytes FROM chunks`),

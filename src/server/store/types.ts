@@ -77,7 +77,8 @@ export interface JournalStore {
 
   // the journal
   commit(folderId: number, ops: Op[], device: string, time: number): Promise<CommitOutcome>;
-  changesSince(folderId: number, cursor: number, limit: number): Promise<ChangesPage>;
+  /** A page of at most `limit` entries and about `maxBytes` of them (at least one entry). */
+  changesSince(folderId: number, cursor: number, limit: number, maxBytes: number): Promise<ChangesPage>;
   history(folderId: number, path: string, limit: number): Promise<Entry[]>;
   /** Commits revision `rev` of `path` again as its newest revision. */
   restore(folderId: number, path: string, rev: number, device: string, time: number): Promise<CommitOutcome | undefined>;

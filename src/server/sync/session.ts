@@ -15,6 +15,7 @@ import {
   type ClientMessageOf,
   type FolderInfo,
   type Role,
+  type Entry,
   type ServerMessage,
 } from '../../shared/protocol/messages.js';
 import type { FeedEvent } from '../bus.js';
@@ -56,6 +57,8 @@ export class Session {
   private readonly log: Logger;
   private readonly outbox: Outbox;
   private greeted = false;
+  /** Settles once `hello` is answered; every later message waits for it, in arrival order. */
+  private ready: Promise<void> = Promise.resolve();
   private closed = false;
   private folders = new Map<number, FolderInfo>();
   private readonly subscriptions = new Map<number, Subscription>();
@@ -69,6 +72,11 @@ export class Session {
 
   get subscriptionCount(): number {
     return this.subscriptions.size;
+  }
+
+  /** Most entry bytes in one `changes` message, well under the message limit. */
+  private get pageBytes(): number {
+    return Math.floor(this.ctx.limits.maxMessageBytes / 4);
   }
 
   get backlog(): number {
@@ -153,8 +161,9 @@ export class Session {
       if (!this.greeted) return this.close(Close.protocolError, 'hello first');
       const decoded = decodeFrame(buf);
       if (!decoded.ok) return this.close(Close.protocolError, decoded.reason);
-      if (decoded.frame.kind !== FrameKind.upload) return this.close(Close.protocolError, 'clients send upload frames only');
-      this.onUploadFrame(decoded.frame);
+      const { frame } = decoded;
+      if (frame.kind !== FrameKind.upload) return this.close(Close.protocolError, 'clients send upload frames only');
+      void this.ready.then(() => this.onUploadFrame(frame));
       return;
     }
     const parsed = parseClientMessage(buf.toString('utf8'));
@@ -165,14 +174,20 @@ export class Session {
     const message = parsed.message;
     if (!this.greeted) {
       if (message.type !== 'hello') return this.close(Close.protocolError, 'hello first');
-      void this.onHello(message).catch((err) => this.internal(undefined, err));
+      this.greeted = true;
+      this.ready = this.onHello(message).catch((err) => {
+        this.internal(undefined, err);
+        this.close(Close.internalError, 'hello failed');
+      });
       return;
     }
     const req = 'req' in message ? message.req : undefined;
-    this.handle(message).catch((err) => {
-      if (err instanceof RequestError) this.fail(req, err.code, err.message);
-      else this.internal(req, err);
-    });
+    this.ready
+      .then(() => (this.closed ? undefined : this.handle(message)))
+      .catch((err) => {
+        if (err instanceof RequestError) this.fail(req, err.code, err.message);
+        else this.internal(req, err);
+      });
   }
 
   private internal(req: number | undefined, err: unknown): void {
@@ -207,12 +222,11 @@ export class Session {
   private async onHello(message: ClientMessageOf<'hello'>): Promise<void> {
     clearTimeout(this.helloTimer);
     if (message.protocol !== PROTOCOL_VERSION) {
-      this.fail(undefined, 'unsupported_protocol', `this server speaks protocol ${PROTOCOL_VERSION}, not ${message.protocol}`);
+      this.fail(undefined, ErrorCode.unsupportedProtocol, `this server speaks protocol ${PROTOCOL_VERSION}, not ${message.protocol}`);
       return this.close(Close.versionMismatch, `protocol ${PROTOCOL_VERSION} required`);
     }
     const folders = await this.ctx.store.foldersOf(this.device.userId);
     this.folders = new Map(folders.map((f) => [f.id, f]));
-    this.greeted = true;
     this.log.info({ client: message.client }, 'device connected');
     this.send({
       type: 'welcome',
@@ -250,7 +264,7 @@ export class Session {
     const { pageEntries } = this.ctx.limits;
     for (;;) {
       sub.dirty = false;
-      const page = await this.ctx.store.changesSince(folder, sub.cursor, pageEntries);
+      const page = await this.ctx.store.changesSince(folder, sub.cursor, pageEntries, this.pageBytes);
       if (this.subscriptions.get(folder) !== sub) return;
       if (sub.cursor > page.rev) {
         // A cursor past the head means the server lost history (restored from a backup):
@@ -258,11 +272,11 @@ export class Session {
         sub.cursor = 0;
         continue;
       }
-      const more = page.more || sub.dirty;
-      const changes = { type: 'changes', folder, from: sub.cursor, rev: page.rev, more, entries: page.entries };
+      const changes = { type: 'changes', folder, from: sub.cursor, rev: page.rev, more: page.more, entries: page.entries };
       await this.outbox.sendBulk(Buffer.from(JSON.stringify(changes)), false);
       sub.cursor = page.rev;
-      if (!more) break;
+      // A commit that landed while this page waited for the socket is paged in too.
+      if (!page.more && !sub.dirty) break;
     }
     sub.live = true;
   }
@@ -282,20 +296,11 @@ export class Session {
       void this.catchUp(event.folder, sub).catch((err) => this.internal(undefined, err));
       return;
     }
-    this.outbox.send(
+    const messages =
       event.from === sub.cursor
-        ? encodedFeed(event)
-        : Buffer.from(
-            JSON.stringify({
-              type: 'changes',
-              folder: event.folder,
-              from: sub.cursor,
-              rev: event.rev,
-              more: false,
-              entries: event.entries.filter((e) => e.rev > sub.cursor),
-            }),
-          ),
-    );
+        ? encodedFeed(event, this.pageBytes)
+        : feedMessages(event.folder, sub.cursor, event.rev, event.entries.filter((e) => e.rev > sub.cursor), this.pageBytes);
+    for (const message of messages) this.outbox.send(message);
     sub.cursor = event.rev;
     this.ctx.metrics.observeFeedLag((Date.now() - event.at) / 1000);
   }
@@ -459,14 +464,37 @@ export class Session {
 }
 
 /** A feed event is serialized once, however many subscribers receive it. */
-const encoded = new WeakMap<FeedEvent, Buffer>();
-function encodedFeed(event: FeedEvent): Buffer {
-  let buf = encoded.get(event);
-  if (!buf) {
-    buf = Buffer.from(
-      JSON.stringify({ type: 'changes', folder: event.folder, from: event.from, rev: event.rev, more: false, entries: event.entries }),
-    );
-    encoded.set(event, buf);
+const encoded = new WeakMap<FeedEvent, Buffer[]>();
+function encodedFeed(event: FeedEvent, maxBytes: number): Buffer[] {
+  let messages = encoded.get(event);
+  if (!messages) {
+    messages = feedMessages(event.folder, event.from, event.rev, event.entries, maxBytes);
+    encoded.set(event, messages);
   }
-  return buf;
+  return messages;
+}
+
+/**
+ * `changes` messages covering (from, rev], split so none carries much more than `maxBytes`
+ * of entries: a commit that moves a large tree must not exceed the message limit.
+ */
+function feedMessages(folder: number, from: number, rev: number, entries: Entry[], maxBytes: number): Buffer[] {
+  const messages: Buffer[] = [];
+  let batch: string[] = [];
+  let bytes = 0;
+  let start = from;
+  const flush = (end: number): void => {
+    messages.push(Buffer.from(`{"type":"changes","folder":${folder},"from":${start},"rev":${end},"more":false,"entries":[${batch.join(',')}]}`));
+    batch = [];
+    bytes = 0;
+    start = end;
+  };
+  for (const entry of entries) {
+    const json = JSON.stringify(entry);
+    if (bytes > 0 && bytes + json.length > maxBytes) flush(entry.rev - 1);
+    batch.push(json);
+    bytes += json.length;
+  }
+  flush(rev);
+  return messages;
 }

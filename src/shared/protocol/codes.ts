@@ -45,6 +45,7 @@ export const ErrorCode = {
   tooLarge: 'too_large',
   hashMismatch: 'hash_mismatch',
   busy: 'busy',
+  unsupportedProtocol: 'unsupported_protocol',
   internal: 'internal',
 } as const;
 

@@ -78,7 +78,7 @@ export const DeleteOp = z.object({ op: z.literal('delete'), path: WirePath, base
 export const MoveOp = z
   .object({ op: z.literal('move'), from: WirePath, path: WirePath, baseRev: Rev })
   .refine((m) => m.from !== m.path && !m.path.startsWith(m.from + '/'), 'cannot move a path into itself');
-export const Op = z.union([PutOp, DeleteOp, MoveOp]);
+export const Op = z.discriminatedUnion('op', [PutOp, DeleteOp, MoveOp]);
 export type PutOp = z.infer<typeof PutOp>;
 export type DeleteOp = z.infer<typeof DeleteOp>;
 export type MoveOp = z.infer<typeof MoveOp>;
@@ -109,8 +109,9 @@ export function contentProblem(c: z.infer<typeof Content>): string | undefined {
 // ---- client → server -------------------------------------------------------------
 
 export const Hello = z.object({ type: z.literal('hello'), protocol: z.number().int(), client: z.string().max(256) });
-export const Subscribe = z.object({ type: z.literal('subscribe'), folder: FolderId, cursor: Rev });
-export const Unsubscribe = z.object({ type: z.literal('unsubscribe'), folder: FolderId });
+/** `req` is optional on these: it only tags an `error` answer. */
+export const Subscribe = z.object({ type: z.literal('subscribe'), req: Req.optional(), folder: FolderId, cursor: Rev });
+export const Unsubscribe = z.object({ type: z.literal('unsubscribe'), req: Req.optional(), folder: FolderId });
 export const Commit = z.object({ type: z.literal('commit'), req: Req, folder: FolderId, ops: z.array(Op).min(1) });
 export const Has = z.object({ type: z.literal('has'), req: Req, folder: FolderId, hashes: z.array(Hash) });
 export const Get = z.object({ type: z.literal('get'), req: Req, folder: FolderId, hash: Hash });
