@@ -48,6 +48,15 @@ interface DeviceRow {
 type NewRevision = Omit<RevisionRow, 'folder_id' | 'rev'>;
 
 class QuotaExceeded extends Error {}
+class BadChunkSize extends Error {}
+
+/** The answer for a commit refused from inside its transaction, or undefined for a real failure. */
+function refusalOf(err: unknown): CommitOutcome | undefined {
+  if (err instanceof NeedChunks) return { kind: 'need', chunks: err.chunks };
+  if (err instanceof QuotaExceeded) return { kind: 'refused', code: 'quota_exceeded', message: err.message };
+  if (err instanceof BadChunkSize) return { kind: 'refused', code: 'bad_request', message: err.message };
+  return undefined;
+}
 class NeedChunks extends Error {
   constructor(readonly chunks: string[]) {
     super('chunks missing');
@@ -64,6 +73,7 @@ export class SqliteJournalStore implements JournalStore {
   private readonly listeners = new Set<() => void>();
   private poll: NodeJS.Timeout | undefined;
   private dataVersion = 0;
+  private group: { work: () => CommitOutcome | undefined; resolve: (o: CommitOutcome | undefined) => void; reject: (e: unknown) => void }[] = [];
 
   constructor(file: string) {
     this.db = new Sqlite(file);
@@ -209,11 +219,11 @@ export class SqliteJournalStore implements JournalStore {
   // ---- the journal ------------------------------------------------------------------
 
   async commit(folderId: number, ops: Op[], device: string, time: number): Promise<CommitOutcome> {
-    return this.transact(() => this.apply(folderId, ops, device, time));
+    return this.grouped(() => this.apply(folderId, ops, device, time));
   }
 
   async restore(folderId: number, path: string, rev: number, device: string, time: number): Promise<CommitOutcome | undefined> {
-    return this.transact(() => {
+    return this.grouped(() => {
       const old = this.s.revisionAt.get(folderId, rev) as RevisionRow | undefined;
       if (!old || old.path !== path || old.deleted) return undefined;
       const put: PutOp = {
@@ -232,15 +242,42 @@ export class SqliteJournalStore implements JournalStore {
     });
   }
 
-  /** Runs `work` in a transaction; a refusal thrown inside rolls all of it back. */
-  private transact<T>(work: () => T): T | CommitOutcome {
+  /**
+   * Group commit: the commits that arrive in one turn of the event loop share one SQLite
+   * transaction, each inside its own savepoint, so a refusal rolls back only its own
+   * commit. BEGIN/COMMIT is most of a small commit's cost; this pays it once per turn.
+   * Every promise settles after the shared COMMIT, so an answer always means durable.
+   */
+  private grouped<T extends CommitOutcome | undefined>(work: () => T): Promise<T | CommitOutcome> {
+    return new Promise((resolve, reject) => {
+      this.group.push({ work, resolve: resolve as (o: CommitOutcome | undefined) => void, reject });
+      if (this.group.length === 1) setImmediate(() => this.flushGroup());
+    });
+  }
+
+  private flushGroup(): void {
+    const group = this.group;
+    this.group = [];
+    const settle: (() => void)[] = [];
     try {
-      return this.db.transaction(work)();
+      this.db
+        .transaction(() => {
+          for (const item of group) {
+            try {
+              const outcome = this.db.transaction(item.work)();
+              settle.push(() => item.resolve(outcome));
+            } catch (err) {
+              const refusal = refusalOf(err);
+              settle.push(refusal ? () => item.resolve(refusal) : () => item.reject(err));
+            }
+          }
+        })
+        .immediate();
     } catch (err) {
-      if (err instanceof NeedChunks) return { kind: 'need', chunks: err.chunks };
-      if (err instanceof QuotaExceeded) return { kind: 'refused', code: 'quota_exceeded', message: err.message };
-      throw err;
+      for (const item of group) item.reject(err);
+      return;
     }
+    for (const done of settle) done();
   }
 
   private chunkUsable(folderId: number, hash: string): boolean {
@@ -321,6 +358,12 @@ export class SqliteJournalStore implements JournalStore {
           if (missing.length > 0) {
             for (const [hash] of missing) need.add(hash);
             break;
+          }
+          // Sizes are the server's to know: a file described with wrong ones could never
+          // be rebuilt, and would dodge the quota.
+          for (const [hash, size] of op.chunks) {
+            const stored = (this.s.chunkSize.get(hash) as { size: number }).size;
+            if (stored !== size) throw new BadChunkSize(`${op.path}: chunk ${hash} is ${stored} bytes, not ${size}`);
           }
           const r = write(
             {
@@ -662,6 +705,7 @@ function prepare(db: Database) {
     deleteUpload: p(`DELETE FROM uploads WHERE folder_id = ? AND hash = ?`),
     insertChunk: p(`INSERT OR IGNORE INTO chunks (hash, size, stored_at) VALUES (?, ?, ?)`),
     chunkKnown: p(`SELECT 1 FROM chunks WHERE hash = ?`),
+    chunkSize: p(`SELECT size FROM chunks WHERE hash = ?`),
     chunkStats: p(`SELECT COUNT(*) AS count, COALESCE(SUM(size), 0) AS bytes FROM chunks`),
 
     expiredRevisions: p(`SELECT folder_id, rev FROM revisions WHERE superseded_at IS NOT NULL AND superseded_at < ?`),

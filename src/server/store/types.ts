@@ -39,7 +39,7 @@ export type CommitOutcome =
   | { kind: 'committed'; results: CommitResult[]; from: number; rev: number; entries: Entry[] }
   /** The puts name chunks the folder does not hold yet; nothing was committed. */
   | { kind: 'need'; chunks: string[] }
-  | { kind: 'refused'; code: 'quota_exceeded' | 'too_large'; message: string };
+  | { kind: 'refused'; code: 'quota_exceeded' | 'bad_request'; message: string };
 
 export interface ChangesPage {
   /** Every current entry whose revision lies in (cursor, rev], oldest first. */

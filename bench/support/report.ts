@@ -1,0 +1,52 @@
+/** Figures and the table they are printed in. */
+import { availableParallelism, cpus, loadavg, release, totalmem, type } from 'node:os';
+
+export type Verdict = 'ok' | 'miss' | '—';
+
+export interface Row {
+  workload: string;
+  figure: string;
+  target: string;
+  verdict: Verdict;
+  /** How the figure was made, printed under the table. */
+  note?: string;
+}
+
+/** Nearest-rank percentile of an ascending array. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+export function verdict(met: boolean): Verdict {
+  return met ? 'ok' : 'miss';
+}
+
+/** 12345.6 → "12,346". */
+export function whole(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+/** `loadAtStart` is os.loadavg() from before the run. */
+export function machineInfo(loadAtStart: readonly number[]): string[] {
+  const cpu = cpus();
+  return [
+    `cpu:    ${cpu[0]?.model.trim() ?? 'unknown'}, ${cpu.length} cores (${availableParallelism()} available)`,
+    `memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    `os:     ${type()} ${release()}`,
+    `node:   ${process.version}`,
+    // Other work on the machine shows up in wall-clock figures; server CPU per op does not.
+    `load:   1-min average ${loadAtStart[0]?.toFixed(2)} at the start, ${loadavg()[0]?.toFixed(2)} at the end`,
+  ];
+}
+
+/** The figures as aligned columns, then each row's note. */
+export function table(rows: readonly Row[]): string {
+  const cells = [['workload', 'figure', 'target', 'ok/miss'], ...rows.map((r) => [r.workload, r.figure, r.target, r.verdict])];
+  const widths = cells[0]!.map((_, col) => Math.max(...cells.map((row) => row[col]!.length)));
+  const line = (row: string[]): string => row.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd();
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  const notes = rows.filter((r) => r.note).map((r) => `  ${r.workload}: ${r.note}`);
+  return [line(cells[0]!), rule, ...cells.slice(1).map(line), ...(notes.length ? ['', 'notes:', ...notes] : [])].join('\n');
+}
