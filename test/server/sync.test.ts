@@ -49,7 +49,7 @@ describe('commit, chunks and feed', () => {
     expect(await client.request({ type: 'has', folder: alice.folderId, hashes: [sha256(data)] })).toMatchObject({ missing: [] });
 
     const done = await client.request({ type: 'commit', folder: alice.folderId, ops: [putFile('a.txt', data)] });
-    expect(done).toMatchObject({ type: 'committed', results: [{ path: 'a.txt', rev: 1 }] });
+    expect(done).toMatchObject({ type: 'committed', rev: 1, results: [{ path: 'a.txt', rev: 1 }] });
     expect(await client.download(alice.folderId, sha256(data))).toEqual(data);
     client.close();
   });

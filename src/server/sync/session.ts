@@ -337,7 +337,7 @@ export class Session {
       case 'committed': {
         this.ctx.metrics.commits += 1;
         this.ctx.metrics.revisions += outcome.rev - outcome.from;
-        this.send({ type: 'committed', req, results: outcome.results });
+        this.send({ type: 'committed', req, rev: outcome.rev, results: outcome.results });
         if (outcome.rev > outcome.from) {
           this.ctx.bus.publish({ folder, from: outcome.from, rev: outcome.rev, entries: outcome.entries, at: Date.now() });
         }

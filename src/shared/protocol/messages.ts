@@ -180,7 +180,8 @@ export const CommitResult = z.union([
   z.object({ path: WirePath, conflict: Entry.nullable() }),
 ]);
 export type CommitResult = z.infer<typeof CommitResult>;
-export const Committed = z.object({ type: z.literal('committed'), req: Req, results: z.array(CommitResult) });
+/** `rev` is the folder's revision once this commit applied: its changes reach the feed up to there. */
+export const Committed = z.object({ type: z.literal('committed'), req: Req, rev: Rev, results: z.array(CommitResult) });
 export const Need = z.object({ type: z.literal('need'), req: Req, chunks: z.array(Hash) });
 export const Have = z.object({ type: z.literal('have'), req: Req, missing: z.array(Hash) });
 export const Stored = z.object({ type: z.literal('stored'), req: Req, hash: Hash });
