@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { VERSION } from '../shared/version.js';
 import { adminCommand } from './admin.js';
+import { login, status, sync } from './client.js';
 import { CliError } from './io.js';
 import { LOG_LEVELS } from './log.js';
 import { DEFAULT_PORT, serve } from './serve.js';
@@ -34,6 +35,35 @@ program
   .action(serve);
 
 program.addCommand(adminCommand());
+
+program
+  .command('login')
+  .description('sign this device in to a server (password on standard input) and keep its token')
+  .requiredOption('--server <url>', 'the server, e.g. https://ferry.example.com')
+  .requiredOption('--user <name>', 'your user name')
+  .option('--device <name>', 'a name for this device (default: the host name)')
+  .option('--state <dir>', 'where the client keeps its state (default: the OS app-data folder)')
+  .action(login);
+
+program
+  .command('sync')
+  .description('keep local folders in sync with the server until stopped')
+  .option('--server <url>', 'the server (default: the one ferry login saved)')
+  .option('--token <token>', 'a device token (default: the one ferry login saved)')
+  .option('--folder <name>', 'the folder on the server')
+  .option('--dir <path>', 'the local directory to keep in sync with it')
+  .option('--config <file>', 'several folder pairs: {"server", "token", "folders": [{"name", "dir"}]}')
+  .option('--state <dir>', 'where the client keeps its journal (default: the OS app-data folder)')
+  .option('--rescan-minutes <n>', 'full rescan interval, as a safety net under the watcher', integer(1, 10080), 60)
+  .addOption(new Option('--log-level <level>', 'log verbosity').choices(LOG_LEVELS).default('info'))
+  .action(sync);
+
+program
+  .command('status')
+  .description('show what the running ferry sync is doing')
+  .option('--state <dir>', 'the client\'s state directory (default: the OS app-data folder)')
+  .option('--json', 'print the full state as JSON')
+  .action(status);
 
 try {
   await program.parseAsync(process.argv);

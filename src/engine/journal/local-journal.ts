@@ -1,0 +1,352 @@
+/**
+ * The engine's journal: for every path of every synced folder, the three trees of the sync
+ * model — remote (the newest entry the server sent), local (what the scanner saw) and synced
+ * (what both last agreed on) — plus each folder's cursor and the server identity it belongs
+ * to. SQLite in WAL mode, so a crash at any point leaves the last committed state.
+ */
+import Sqlite from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
+import type { Entry } from '../../shared/protocol/messages.js';
+import type { ChunkList } from '../content/file-content.js';
+import type { Identity, LocalState, SyncedState } from '../sync/reconcile.js';
+
+export interface LocalFile extends LocalState {
+  chunks: ChunkList;
+}
+
+export interface PathRecord {
+  path: string;
+  remote?: Entry;
+  local?: LocalFile;
+  synced?: SyncedState;
+}
+
+export interface FolderRow {
+  id: number;
+  server: string;
+  name: string;
+  root: string;
+  remoteId: number | null;
+  serverId: string | null;
+  cursor: number;
+}
+
+export interface ConflictRecord {
+  id: number;
+  folder: number;
+  path: string;
+  copy: string;
+  localDevice: string;
+  remoteDevice: string;
+  localSize: number;
+  remoteSize: number;
+  time: number;
+}
+
+interface EntryRow {
+  path: string;
+  remote: string | null;
+  synced_rev: number | null;
+  synced_id: string | null;
+  local_kind: LocalState['kind'] | null;
+  local_size: number;
+  local_mtime: number;
+  local_ino: number;
+  local_mode: number;
+  local_hash: string;
+  local_target: string;
+  local_chunks: string;
+}
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS folders (
+    id INTEGER PRIMARY KEY,
+    server TEXT NOT NULL,
+    name TEXT NOT NULL,
+    root TEXT NOT NULL,
+    remote_id INTEGER,
+    server_id TEXT,
+    cursor INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (server, name, root)
+  );
+  CREATE TABLE IF NOT EXISTS entries (
+    id INTEGER PRIMARY KEY,
+    folder INTEGER NOT NULL REFERENCES folders(id),
+    path TEXT NOT NULL,
+    remote TEXT,
+    synced_rev INTEGER,
+    synced_id TEXT,
+    local_kind TEXT,
+    local_size INTEGER NOT NULL DEFAULT 0,
+    local_mtime INTEGER NOT NULL DEFAULT 0,
+    local_ino INTEGER NOT NULL DEFAULT 0,
+    local_mode INTEGER NOT NULL DEFAULT 0,
+    local_hash TEXT NOT NULL DEFAULT '',
+    local_target TEXT NOT NULL DEFAULT '',
+    local_chunks TEXT NOT NULL DEFAULT '[]',
+    UNIQUE (folder, path)
+  );
+  CREATE TABLE IF NOT EXISTS local_chunks (
+    folder INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    path TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    PRIMARY KEY (folder, hash, path, offset)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS local_chunks_path ON local_chunks(folder, path);
+  CREATE TABLE IF NOT EXISTS conflicts (
+    id INTEGER PRIMARY KEY,
+    folder INTEGER NOT NULL REFERENCES folders(id),
+    path TEXT NOT NULL,
+    copy TEXT NOT NULL,
+    local_device TEXT NOT NULL,
+    remote_device TEXT NOT NULL,
+    local_size INTEGER NOT NULL,
+    remote_size INTEGER NOT NULL,
+    time INTEGER NOT NULL
+  );
+`;
+
+export class LocalJournal {
+  private readonly db: Database;
+  private readonly s: ReturnType<typeof prepare>;
+
+  constructor(file: string) {
+    this.db = new Sqlite(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    const check = this.db.pragma('quick_check', { simple: true });
+    if (check !== 'ok') throw new Error(`the sync journal ${file} is damaged (${String(check)}); move it away to start over`);
+    this.db.exec(SCHEMA);
+    this.s = prepare(this.db);
+  }
+
+  openFolder(server: string, name: string, root: string): FolderRow {
+    this.s.insertFolder.run(server, name, root);
+    return toFolder(this.s.folderByKey.get(server, name, root) as Record<string, unknown>);
+  }
+
+  folder(id: number): FolderRow {
+    return toFolder(this.s.folderById.get(id) as Record<string, unknown>);
+  }
+
+  setFolderRemote(id: number, remoteId: number, serverId: string): void {
+    this.s.setFolderRemote.run(remoteId, serverId, id);
+  }
+
+  get(folder: number, path: string): PathRecord | undefined {
+    const row = this.s.get.get(folder, path) as EntryRow | undefined;
+    return row && toRecord(row);
+  }
+
+  /** Every record of a folder, in path order. */
+  all(folder: number): PathRecord[] {
+    return (this.s.all.all(folder) as EntryRow[]).map(toRecord);
+  }
+
+  /** Records strictly below a directory. */
+  below(folder: number, dir: string): PathRecord[] {
+    return (this.s.below.all(folder, dir + '/', dir + '0') as EntryRow[]).map(toRecord);
+  }
+
+  /** Stores entries from the feed and advances the cursor, atomically. */
+  applyFeed(folder: number, entries: Entry[], cursor: number): void {
+    this.db.transaction(() => {
+      for (const e of entries) this.s.setRemote.run(folder, e.path, JSON.stringify(e));
+      this.s.setCursor.run(cursor, folder);
+    })();
+  }
+
+  setRemote(folder: number, entry: Entry): void {
+    this.s.setRemote.run(folder, entry.path, JSON.stringify(entry));
+  }
+
+  setLocal(folder: number, path: string, local: LocalFile | undefined): void {
+    this.db.transaction(() => {
+      this.s.clearLocalChunks.run(folder, path);
+      if (!local) {
+        this.s.clearLocal.run(folder, path);
+        return;
+      }
+      this.s.setLocal.run({
+        folder,
+        path,
+        kind: local.kind,
+        size: local.size,
+        mtime: local.mtime,
+        ino: local.ino,
+        mode: local.mode,
+        hash: local.hash,
+        target: local.target,
+        chunks: JSON.stringify(local.chunks),
+      });
+      let offset = 0;
+      for (const [hash, size] of local.chunks) {
+        this.s.addLocalChunk.run(folder, hash, path, offset);
+        offset += size;
+      }
+    })();
+  }
+
+  clearRemote(folder: number, path: string): void {
+    this.s.clearRemote.run(folder, path);
+  }
+
+  /** How many paths both sides hold in agreement: the base for the mass-delete guard. */
+  countSynced(folder: number): number {
+    return (this.s.countSynced.get(folder) as { n: number }).n;
+  }
+
+  /** Totals of what is on disk, for the status view. */
+  localTotals(folder: number): { files: number; bytes: number } {
+    return this.s.localTotals.get(folder) as { files: number; bytes: number };
+  }
+
+  setSynced(folder: number, path: string, synced: SyncedState | undefined): void {
+    this.s.setSynced.run(folder, path, synced?.rev ?? null, synced?.id ?? null);
+  }
+
+  /** Runs several journal updates as one transaction. */
+  batch<T>(work: () => T): T {
+    return this.db.transaction(work)();
+  }
+
+  /** Where a chunk can be read from a local file (as last scanned), if any file holds it. */
+  findChunk(folder: number, hash: string): { path: string; offset: number }[] {
+    return this.s.findChunk.all(folder, hash) as { path: string; offset: number }[];
+  }
+
+  /**
+   * The server is not the one this folder last synced with (or lost history): forget what
+   * it said and what was agreed, keep what is on disk. The next catch-up then merges
+   * instead of reading the server's state as deletions.
+   */
+  forgetServer(folder: number): void {
+    this.db.transaction(() => {
+      this.s.forgetRemote.run(folder);
+      this.s.setCursor.run(0, folder);
+      this.s.dropEmpty.run(folder);
+    })();
+  }
+
+  /** Drops records that hold nothing any more (gone everywhere). */
+  prune(folder: number): void {
+    this.s.dropGone.run(folder);
+  }
+
+  addConflict(c: Omit<ConflictRecord, 'id'>): number {
+    return Number(
+      this.s.addConflict.run(c.folder, c.path, c.copy, c.localDevice, c.remoteDevice, c.localSize, c.remoteSize, c.time).lastInsertRowid,
+    );
+  }
+
+  conflicts(folder?: number): ConflictRecord[] {
+    const rows = (folder === undefined ? this.s.allConflicts.all() : this.s.folderConflicts.all(folder)) as Record<string, number | string>[];
+    return rows.map((r) => ({
+      id: r.id as number,
+      folder: r.folder as number,
+      path: r.path as string,
+      copy: r.copy as string,
+      localDevice: r.local_device as string,
+      remoteDevice: r.remote_device as string,
+      localSize: r.local_size as number,
+      remoteSize: r.remote_size as number,
+      time: r.time as number,
+    }));
+  }
+
+  removeConflict(id: number): void {
+    this.s.removeConflict.run(id);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function toFolder(r: Record<string, unknown>): FolderRow {
+  return {
+    id: r.id as number,
+    server: r.server as string,
+    name: r.name as string,
+    root: r.root as string,
+    remoteId: r.remote_id as number | null,
+    serverId: r.server_id as string | null,
+    cursor: r.cursor as number,
+  };
+}
+
+function toRecord(r: EntryRow): PathRecord {
+  const record: PathRecord = { path: r.path };
+  if (r.remote !== null) record.remote = JSON.parse(r.remote) as Entry;
+  if (r.synced_rev !== null) record.synced = { rev: r.synced_rev, id: r.synced_id as Identity };
+  if (r.local_kind !== null) {
+    record.local = {
+      kind: r.local_kind,
+      size: r.local_size,
+      mtime: r.local_mtime,
+      ino: r.local_ino,
+      mode: r.local_mode,
+      hash: r.local_hash,
+      target: r.local_target,
+      chunks: r.local_chunks === '[]' ? [] : (JSON.parse(r.local_chunks) as ChunkList),
+    };
+  }
+  return record;
+}
+
+function prepare(db: Database) {
+  const p = (sql: string): Statement => db.prepare(sql);
+  return {
+    insertFolder: p(`INSERT OR IGNORE INTO folders (server, name, root) VALUES (?, ?, ?)`),
+    folderByKey: p(`SELECT * FROM folders WHERE server = ? AND name = ? AND root = ?`),
+    folderById: p(`SELECT * FROM folders WHERE id = ?`),
+    setFolderRemote: p(`UPDATE folders SET remote_id = ?, server_id = ? WHERE id = ?`),
+    setCursor: p(`UPDATE folders SET cursor = ? WHERE id = ?`),
+
+    get: p(`SELECT * FROM entries WHERE folder = ? AND path = ?`),
+    all: p(`SELECT * FROM entries WHERE folder = ? ORDER BY path`),
+    below: p(`SELECT * FROM entries WHERE folder = ? AND path >= ? AND path < ? ORDER BY path`),
+    setRemote: p(
+      `INSERT INTO entries (folder, path, remote) VALUES (?, ?, ?)
+       ON CONFLICT (folder, path) DO UPDATE SET remote = excluded.remote`,
+    ),
+    setLocal: p(
+      `INSERT INTO entries (folder, path, local_kind, local_size, local_mtime, local_ino, local_mode, local_hash, local_target, local_chunks)
+       VALUES (@folder, @path, @kind, @size, @mtime, @ino, @mode, @hash, @target, @chunks)
+       ON CONFLICT (folder, path) DO UPDATE SET local_kind = excluded.local_kind, local_size = excluded.local_size,
+         local_mtime = excluded.local_mtime, local_ino = excluded.local_ino, local_mode = excluded.local_mode,
+         local_hash = excluded.local_hash, local_target = excluded.local_target, local_chunks = excluded.local_chunks`,
+    ),
+    clearLocal: p(
+      `UPDATE entries SET local_kind = NULL, local_size = 0, local_mtime = 0, local_ino = 0, local_mode = 0,
+         local_hash = '', local_target = '', local_chunks = '[]' WHERE folder = ? AND path = ?`,
+    ),
+    setSynced: p(
+      `INSERT INTO entries (folder, path, synced_rev, synced_id) VALUES (?, ?, ?, ?)
+       ON CONFLICT (folder, path) DO UPDATE SET synced_rev = excluded.synced_rev, synced_id = excluded.synced_id`,
+    ),
+    clearRemote: p(`UPDATE entries SET remote = NULL WHERE folder = ? AND path = ?`),
+    countSynced: p(`SELECT COUNT(*) AS n FROM entries WHERE folder = ? AND synced_id IS NOT NULL`),
+    localTotals: p(`SELECT COUNT(*) AS files, COALESCE(SUM(local_size), 0) AS bytes FROM entries WHERE folder = ? AND local_kind = 'file'`),
+    forgetRemote: p(`UPDATE entries SET remote = NULL, synced_rev = NULL, synced_id = NULL WHERE folder = ?`),
+    dropEmpty: p(`DELETE FROM entries WHERE folder = ? AND remote IS NULL AND synced_rev IS NULL AND local_kind IS NULL`),
+    dropGone: p(
+      `DELETE FROM entries WHERE folder = ? AND local_kind IS NULL AND synced_id IS NULL
+         AND (remote IS NULL OR json_extract(remote, '$.deleted') = 1)
+         AND (synced_rev IS NULL OR synced_rev = json_extract(remote, '$.rev'))`,
+    ),
+
+    clearLocalChunks: p(`DELETE FROM local_chunks WHERE folder = ? AND path = ?`),
+    addLocalChunk: p(`INSERT OR IGNORE INTO local_chunks (folder, hash, path, offset) VALUES (?, ?, ?, ?)`),
+    findChunk: p(`SELECT path, offset FROM local_chunks WHERE folder = ? AND hash = ? LIMIT 4`),
+
+    addConflict: p(
+      `INSERT INTO conflicts (folder, path, copy, local_device, remote_device, local_size, remote_size, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    allConflicts: p(`SELECT * FROM conflicts ORDER BY time DESC`),
+    folderConflicts: p(`SELECT * FROM conflicts WHERE folder = ? ORDER BY time DESC`),
+    removeConflict: p(`DELETE FROM conflicts WHERE id = ?`),
+  };
+}

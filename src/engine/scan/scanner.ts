@@ -1,0 +1,165 @@
+/**
+ * The scanner decides what changed on disk. It compares what `lstat` says (kind, size,
+ * mtime, inode, mode) with what the journal last recorded and hashes only what differs, so
+ * a rescan of an unchanged tree reads no file contents. The watcher only says where to look.
+ */
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { join } from 'node:path';
+import { checkPath } from '../../shared/paths.js';
+import type { HashPool } from '../content/hash-pool.js';
+import type { LocalFile } from '../journal/local-journal.js';
+import type { IgnoreRules } from './ignore-rules.js';
+
+export interface ScanIssue {
+  path: string;
+  message: string;
+}
+
+export interface ScanResult {
+  /** Paths whose local state differs from what was known: the new state, or undefined when gone. */
+  changed: Map<string, LocalFile | undefined>;
+  /** Files that changed while being read; look again later. */
+  unsettled: string[];
+  issues: ScanIssue[];
+}
+
+export class RootMissing extends Error {
+  constructor(readonly root: string) {
+    super(`the sync folder ${root} is missing or not a directory (unmounted?); nothing is synced until it is back`);
+  }
+}
+
+/** What the scanner knew about a path, from the journal. */
+export type Known = (path: string) => LocalFile | undefined;
+
+export class Scanner {
+  constructor(
+    private readonly root: string,
+    private readonly hashes: HashPool,
+    private readonly rules: () => IgnoreRules,
+  ) {}
+
+  diskPath(path: string): string {
+    return join(this.root, ...path.split('/'));
+  }
+
+  async checkRoot(): Promise<void> {
+    try {
+      if ((await lstat(this.root)).isDirectory()) return;
+    } catch {
+      /* missing */
+    }
+    throw new RootMissing(this.root);
+  }
+
+  /**
+   * Scans `paths` (each with its subtree), or the whole folder when `paths` is undefined.
+   * `knownPaths` lists every path the journal holds below the scanned ones, so vanished
+   * paths are reported as gone.
+   */
+  async scan(known: Known, knownPaths: Iterable<string>, paths?: string[]): Promise<ScanResult> {
+    await this.checkRoot();
+    const result: ScanResult = { changed: new Map(), unsettled: [], issues: [] };
+    const seen = new Set<string>();
+    const rules = this.rules();
+    const visit = async (path: string, st: Stats): Promise<void> => {
+      seen.add(path);
+      const isDir = st.isDirectory();
+      if (rules.ignores(path, isDir)) {
+        seen.delete(path);
+        return;
+      }
+      await this.examine(path, st, known(path), result);
+      if (isDir) await walk(path);
+    };
+    const walk = async (dir: string): Promise<void> => {
+      let names: string[];
+      try {
+        names = await readdir(dir === '' ? this.root : this.diskPath(dir));
+      } catch (err) {
+        if (dir !== '') result.issues.push({ path: dir, message: `cannot list: ${(err as Error).message}` });
+        return;
+      }
+      for (const name of names) {
+        const path = dir === '' ? name : `${dir}/${name}`;
+        const check = checkPath(path);
+        if (!check.ok) {
+          if (!rules.ignores(path, false)) result.issues.push({ path, message: `not synced: ${check.reason}` });
+          continue;
+        }
+        let st: Stats;
+        try {
+          st = await lstat(this.diskPath(path));
+        } catch {
+          continue; // gone between readdir and lstat: the watcher will say so
+        }
+        await visit(path, st);
+      }
+    };
+
+    if (paths === undefined) {
+      await walk('');
+    } else {
+      for (const path of paths) {
+        let st: Stats | undefined;
+        try {
+          st = await lstat(this.diskPath(path));
+        } catch {
+          st = undefined;
+        }
+        if (st) await visit(path, st);
+      }
+    }
+    for (const path of knownPaths) {
+      if (!seen.has(path) && known(path) !== undefined) result.changed.set(path, undefined);
+    }
+    return result;
+  }
+
+  private async examine(path: string, st: Stats, before: LocalFile | undefined, result: ScanResult): Promise<void> {
+    const base = { size: st.isFile() ? st.size : 0, mtime: Math.floor(st.mtimeMs), ino: st.ino, mode: st.mode & 0o777 };
+    if (st.isDirectory()) {
+      if (before?.kind !== 'dir') result.changed.set(path, { ...base, kind: 'dir', size: 0, hash: '', target: '', chunks: [] });
+      return;
+    }
+    if (st.isSymbolicLink()) {
+      const target = await readlink(this.diskPath(path));
+      if (before?.kind !== 'symlink' || before.target !== target) {
+        result.changed.set(path, { ...base, kind: 'symlink', size: 0, hash: '', target, chunks: [] });
+      }
+      return;
+    }
+    if (!st.isFile()) {
+      result.issues.push({ path, message: 'not synced: not a regular file, directory or symlink' });
+      return;
+    }
+    if (before?.kind === 'file' && before.size === base.size && before.mtime === base.mtime && before.ino === base.ino) {
+      if (before.mode !== base.mode) result.changed.set(path, { ...before, mode: base.mode });
+      return;
+    }
+    try {
+      const content = await this.hashes.hash(this.diskPath(path));
+      const after = await lstat(this.diskPath(path));
+      if (after.size !== content.size || Math.floor(after.mtimeMs) !== Math.floor(content.mtimeMs)) {
+        result.unsettled.push(path);
+        return;
+      }
+      result.changed.set(path, {
+        kind: 'file',
+        size: content.size,
+        mtime: Math.floor(after.mtimeMs),
+        ino: after.ino,
+        mode: after.mode & 0o777,
+        hash: content.hash,
+        target: '',
+        chunks: content.chunks,
+      });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return; // deleted while we looked; the watcher reports it
+      if (code === 'EBUSY' || code === 'EAGAIN') result.unsettled.push(path);
+      else result.issues.push({ path, message: `cannot read: ${(err as Error).message}` });
+    }
+  }
+}

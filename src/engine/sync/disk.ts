@@ -1,0 +1,202 @@
+/**
+ * Changing the sync folder safely. Every write goes to a staging file in `<folder>/.ferry/`
+ * (same filesystem), is verified against the entry's hash, given its mode and mtime, and
+ * only then renamed over the target — and only if the target is still what the journal
+ * last saw, so an edit made meanwhile is never overwritten.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Stats } from 'node:fs';
+import { chmod, lstat, mkdir, open, readdir, readlink, rename, rm, rmdir, symlink, unlink, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RESERVED_DIR } from '../../shared/paths.js';
+import type { Entry } from '../../shared/protocol/messages.js';
+import type { LocalFile } from '../journal/local-journal.js';
+import { IgnoreRules } from '../scan/ignore-rules.js';
+
+/** The target changed since the last scan: the caller rescans instead of writing. */
+export class TargetChanged extends Error {
+  constructor(readonly path: string) {
+    super(`${path} changed on disk while it was being synced`);
+  }
+}
+
+export class HashMismatch extends Error {
+  constructor(readonly path: string) {
+    super(`the downloaded content of ${path} does not match its hash`);
+  }
+}
+
+/** Produces a chunk's bytes, verified, from wherever they can be had. */
+export type ChunkSource = (hash: string, size: number, index: number) => Promise<Buffer>;
+
+export class FolderDisk {
+  readonly stagingDir: string;
+
+  constructor(readonly root: string) {
+    this.stagingDir = join(root, RESERVED_DIR, 'staging');
+  }
+
+  path(rel: string): string {
+    return join(this.root, ...rel.split('/'));
+  }
+
+  /** Creates the staging folder and clears what a crash left in it. */
+  async prepare(): Promise<void> {
+    await rm(this.stagingDir, { recursive: true, force: true });
+    await mkdir(this.stagingDir, { recursive: true });
+  }
+
+  async stat(rel: string): Promise<Stats | undefined> {
+    try {
+      return await lstat(this.path(rel));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+      throw err;
+    }
+  }
+
+  /** Throws TargetChanged unless the path still holds what the journal recorded (or nothing, if it recorded nothing). */
+  async expectUnchanged(rel: string, known: LocalFile | undefined): Promise<Stats | undefined> {
+    const st = await this.stat(rel);
+    if (!sameAsKnown(st, known)) throw new TargetChanged(rel);
+    return st;
+  }
+
+  /** Creates the parents of `rel`; returns the ones it had to create. */
+  async ensureParents(rel: string): Promise<string[]> {
+    const created: string[] = [];
+    const parts = rel.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      const st = await this.stat(dir);
+      if (st?.isDirectory()) continue;
+      if (st) throw new TargetChanged(dir); // a file where a directory must go
+      await mkdir(this.path(dir));
+      created.push(dir);
+    }
+    return created;
+  }
+
+  /**
+   * Writes a file entry: chunks into a staging file, whole-content hash verified, mode and
+   * mtime set, flushed, then renamed into place if the target is unchanged.
+   */
+  async writeFile(entry: Entry, known: LocalFile | undefined, source: ChunkSource): Promise<Stats> {
+    const staging = join(this.stagingDir, `${randomBytes(8).toString('hex')}.part`);
+    await mkdir(this.stagingDir, { recursive: true });
+    const handle = await open(staging, 'wx', 0o600);
+    try {
+      const whole = createHash('sha256');
+      let position = 0;
+      for (let i = 0; i < entry.chunks.length; i++) {
+        const [hash, size] = entry.chunks[i]!;
+        const data = await source(hash, size, i);
+        whole.update(data);
+        await handle.write(data, 0, data.length, position);
+        position += data.length;
+      }
+      if (whole.digest('hex') !== entry.hash || position !== entry.size) throw new HashMismatch(entry.path);
+      await handle.chmod(entry.mode & 0o777);
+      await handle.datasync();
+    } catch (err) {
+      await handle.close().catch(() => {});
+      await rm(staging, { force: true });
+      throw err;
+    }
+    await handle.close();
+    const mtime = new Date(entry.mtime);
+    await utimes(staging, mtime, mtime);
+    try {
+      await this.ensureParents(entry.path);
+      await this.expectUnchanged(entry.path, known);
+      await rename(staging, this.path(entry.path));
+    } catch (err) {
+      await rm(staging, { force: true });
+      throw err;
+    }
+    return lstat(this.path(entry.path));
+  }
+
+  async makeDir(entry: Entry, known: LocalFile | undefined): Promise<Stats> {
+    await this.ensureParents(entry.path);
+    const st = await this.expectUnchanged(entry.path, known);
+    if (!st) await mkdir(this.path(entry.path));
+    return lstat(this.path(entry.path));
+  }
+
+  async makeSymlink(entry: Entry, known: LocalFile | undefined): Promise<Stats> {
+    await this.ensureParents(entry.path);
+    // A link is made beside the target and renamed over it, like a file.
+    const staging = join(this.stagingDir, `${randomBytes(8).toString('hex')}.link`);
+    await mkdir(this.stagingDir, { recursive: true });
+    await symlink(entry.target, staging);
+    try {
+      const st = await this.expectUnchanged(entry.path, known);
+      if (st?.isDirectory()) throw new TargetChanged(entry.path);
+      await rename(staging, this.path(entry.path));
+    } catch (err) {
+      await rm(staging, { force: true });
+      throw err;
+    }
+    return lstat(this.path(entry.path));
+  }
+
+  /** Sets a file's permission bits when only they changed. */
+  async setMode(rel: string, mode: number): Promise<Stats> {
+    await chmod(this.path(rel), mode & 0o777);
+    return lstat(this.path(rel));
+  }
+
+  /**
+   * Removes what the journal knows at `rel`. A directory goes only when nothing but litter is
+   * left in it; returns false when it still holds something, which the caller keeps.
+   */
+  async remove(rel: string, known: LocalFile | undefined): Promise<boolean> {
+    const st = await this.expectUnchanged(rel, known);
+    if (!st) return true;
+    if (!st.isDirectory()) {
+      await unlink(this.path(rel));
+      return true;
+    }
+    // Only the built-in litter rules: a user's .ferryignore may name files they want kept.
+    const litter = new IgnoreRules();
+    const names = await readdir(this.path(rel));
+    if (names.some((n) => !litter.ignores(`${rel}/${n}`, false))) return false;
+    for (const n of names) await rm(join(this.path(rel), n), { recursive: true, force: true });
+    await rmdir(this.path(rel));
+    return true;
+  }
+
+  /** Renames within the folder if `from` is still what was known and `to` is free. */
+  async move(from: string, to: string, known: LocalFile | undefined): Promise<Stats> {
+    await this.expectUnchanged(from, known);
+    if (await this.stat(to)) throw new TargetChanged(to);
+    await this.ensureParents(to);
+    await rename(this.path(from), this.path(to));
+    return lstat(this.path(to));
+  }
+
+  async readLink(rel: string): Promise<string> {
+    return readlink(this.path(rel));
+  }
+
+  /** Reads `size` bytes at `offset` of a file in the folder. */
+  async readRange(rel: string, offset: number, size: number): Promise<Buffer> {
+    const handle = await open(this.path(rel), 'r');
+    try {
+      const buf = Buffer.allocUnsafe(size);
+      const { bytesRead } = await handle.read(buf, 0, size, offset);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+/** Whether what is on disk is what the journal recorded (for directories, that one exists). */
+export function sameAsKnown(st: Stats | undefined, known: LocalFile | undefined): boolean {
+  if (!st || !known) return !st && !known;
+  if (st.isDirectory()) return known.kind === 'dir';
+  if (st.isSymbolicLink()) return known.kind === 'symlink';
+  return known.kind === 'file' && st.size === known.size && Math.floor(st.mtimeMs) === known.mtime && st.ino === known.ino;
+}

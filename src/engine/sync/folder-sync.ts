@@ -1,0 +1,933 @@
+/**
+ * One folder pair: a local directory kept in sync with a server folder. It gathers what
+ * changed (the scanner for local paths, the feed for remote ones), asks the reconciler what
+ * each changed path needs, and carries that out: commits up, writes down, conflict copies.
+ *
+ * Work happens in passes. A pass scans what the watcher pointed at, then plans every dirty
+ * path that is not already being worked on. Transfers run beside the pass, a few at a time,
+ * and mark their path dirty again when they end, so whatever changed meanwhile is planned
+ * again against fresh state.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { Activity, FolderPhase, FolderStatus, IssueKind, SyncIssue } from '../../shared/bridge.js';
+import { isSameOrInside, parentPath } from '../../shared/paths.js';
+import type { Entry, Op, ServerMessageOf } from '../../shared/protocol/messages.js';
+import type { HashPool } from '../content/hash-pool.js';
+import type { LocalFile, LocalJournal, PathRecord } from '../journal/local-journal.js';
+import { Disconnected, RequestFailed, type Connection } from '../net/connection.js';
+import type { Throttle } from '../net/throttle.js';
+import { IGNORE_FILE, IgnoreRules } from '../scan/ignore-rules.js';
+import { RootMissing, Scanner } from '../scan/scanner.js';
+import { Watcher } from '../scan/watcher.js';
+import { conflictName } from './conflict-name.js';
+import { FolderDisk, HashMismatch, TargetChanged } from './disk.js';
+import { caseKey, foldsCase, portabilityProblem, type Platform } from './portability.js';
+import type { Progress } from './progress.js';
+import { decide, identity, remoteIdentity, type Action, type Identity } from './reconcile.js';
+
+export interface FolderSyncOptions {
+  platform: Platform;
+  /** A full rescan this often, to catch what any watcher misses. */
+  rescanMs: number;
+  /** Quiet time after a watcher event before the path is scanned. */
+  settleMs: number;
+  /** Files transferred at once. */
+  transfers: number;
+  /** Deletions held for confirmation: more than `max`, or more than `fraction` of the folder (and at least `floor`). */
+  massDelete: { max: number; fraction: number; floor: number };
+  watch: boolean;
+}
+
+export const DEFAULT_FOLDER_OPTIONS: FolderSyncOptions = {
+  platform: 'linux',
+  rescanMs: 3600_000,
+  settleMs: 20,
+  transfers: 4,
+  massDelete: { max: 1000, fraction: 0.5, floor: 10 },
+  watch: true,
+};
+
+export interface FolderEvents {
+  changed(): void;
+  conflicts(): void;
+  issues(): void;
+  activity(activity: Omit<Activity, 'id'>): void;
+}
+
+export interface FolderSyncDeps {
+  journal: LocalJournal;
+  folderId: number;
+  name: string;
+  root: string;
+  conn: Connection;
+  hashes: HashPool;
+  device: () => string;
+  up: Throttle;
+  down: Throttle;
+  progress: Progress;
+  events: FolderEvents;
+  log: Logger;
+  options: FolderSyncOptions;
+}
+
+interface QueuedOp {
+  op: Op;
+  /** What the commit will make the path (for a put or delete), to record as synced. */
+  id: Identity;
+  /** Paths to hold still until the feed has brought this commit back. */
+  touches: string[];
+}
+
+const RETRY_MS = 2000;
+
+export class FolderSync {
+  private readonly disk: FolderDisk;
+  private readonly scanner: Scanner;
+  private rules = new IgnoreRules();
+  private watcher: Watcher | undefined;
+  private remoteId: number | undefined;
+  private caughtUp = false;
+  private paused = false;
+  private stopped = false;
+  private phase: FolderPhase = 'starting';
+  private message: string | null = null;
+  private lastSyncAt: number | null = null;
+
+  private scanEverything = true;
+  private readonly toScan = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private readonly busy = new Set<string>();
+  /** Paths whose own commit is on its way back through the feed, up to this revision. */
+  private readonly quietUntil = new Map<string, number>();
+  /** A path that vanished and one that appeared with the same inode or content: new → old. */
+  private readonly moveHints = new Map<string, string>();
+  private readonly commitQueue: QueuedOp[] = [];
+  private held: { paths: Set<string>; direction: 'local' | 'remote' } | undefined;
+  private confirmedDeletes = false;
+  private readonly issues = new Map<string, SyncIssue>();
+
+  private running: Promise<void> | undefined;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private rescanTimer: NodeJS.Timeout | undefined;
+  private activeTransfers = 0;
+  private committing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly d: FolderSyncDeps) {
+    this.disk = new FolderDisk(d.root);
+    this.scanner = new Scanner(d.root, d.hashes, () => this.rules);
+  }
+
+  get id(): number {
+    return this.d.folderId;
+  }
+
+  get root(): string {
+    return this.d.root;
+  }
+
+  remoteMatches(folder: number): boolean {
+    return this.remoteId === folder;
+  }
+
+  /** The folder's id on the server; only known while connected. */
+  remote(): number {
+    if (this.remoteId === undefined) throw new Disconnected();
+    return this.remoteId;
+  }
+
+  /** Looks at these paths again soon (after the engine itself changed them). */
+  touch(paths: string[]): void {
+    for (const p of paths) this.toScan.add(p);
+    this.schedule(0);
+  }
+
+  // ---- lifecycle --------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    try {
+      await this.scanner.checkRoot();
+      await this.disk.prepare();
+      await this.loadRules();
+    } catch (err) {
+      if (!(err instanceof RootMissing)) throw err;
+    }
+    if (this.d.options.watch) {
+      this.watcher = new Watcher(this.d.root, (path) => this.rules.ignores(path, false), (path) => this.onLocalEvent(path));
+      await this.watcher.start().catch((err) => this.d.log.warn({ err }, 'watching failed; relying on rescans'));
+    }
+    this.rescanTimer = setInterval(() => {
+      this.scanEverything = true;
+      this.schedule(0);
+    }, this.d.options.rescanMs);
+    this.rescanTimer.unref();
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearInterval(this.rescanTimer);
+    await this.watcher?.close();
+    await this.running;
+    await this.committing;
+  }
+
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    this.updatePhase();
+    if (!paused) {
+      this.scanEverything = true;
+      this.schedule(0);
+    }
+  }
+
+  retry(): void {
+    for (const [key, issue] of this.issues) if (issue.kind !== 'mass-delete') this.issues.delete(key);
+    this.d.events.issues();
+    this.scanEverything = true;
+    this.schedule(0);
+  }
+
+  status(): FolderStatus {
+    const totals = this.d.journal.localTotals(this.d.folderId);
+    return {
+      id: this.d.folderId,
+      name: this.d.name,
+      root: this.d.root,
+      phase: this.phase,
+      message: this.message,
+      files: totals.files,
+      bytes: totals.bytes,
+      pending: this.dirty.size + this.busy.size,
+      lastSyncAt: this.lastSyncAt,
+    };
+  }
+
+  issueList(): SyncIssue[] {
+    return [...this.issues.values()];
+  }
+
+  // ---- inputs -------------------------------------------------------------------------
+
+  private onLocalEvent(path: string): void {
+    if (path === IGNORE_FILE) void this.loadRules();
+    this.toScan.add(path);
+    this.schedule(this.d.options.settleMs);
+  }
+
+  private async loadRules(): Promise<void> {
+    try {
+      this.rules = new IgnoreRules(await readFile(this.disk.path(IGNORE_FILE), 'utf8'));
+    } catch {
+      this.rules = new IgnoreRules();
+    }
+  }
+
+  /** A (re)connection: find the folder on the server, check who the server is, subscribe. */
+  onWelcome(welcome: ServerMessageOf<'welcome'>): void {
+    const info = welcome.folders.find((f) => f.name === this.d.name);
+    this.caughtUp = false;
+    if (!info) {
+      this.remoteId = undefined;
+      this.setIssue('server', 'server-refused', null, `the server has no folder '${this.d.name}' this account can use`);
+      this.updatePhase();
+      return;
+    }
+    this.clearIssue('server');
+    const row = this.d.journal.folder(this.d.folderId);
+    // Another server, or this one restored from a backup: what it lacks is not a deletion.
+    if ((row.serverId !== null && row.serverId !== welcome.server.id) || info.rev < row.cursor) {
+      this.d.log.warn({ folder: this.d.name, was: row.serverId, now: welcome.server.id }, 'server identity or history changed; merging');
+      this.d.journal.forgetServer(this.d.folderId);
+    }
+    this.d.journal.setFolderRemote(this.d.folderId, info.id, welcome.server.id);
+    this.remoteId = info.id;
+    this.subscribe();
+  }
+
+  private subscribe(): void {
+    if (this.remoteId === undefined || !this.d.conn.connected) return;
+    this.caughtUp = false;
+    this.d.conn.notify({ type: 'subscribe', folder: this.remoteId, cursor: this.d.journal.folder(this.d.folderId).cursor });
+  }
+
+  onChanges(message: ServerMessageOf<'changes'>): void {
+    if (message.folder !== this.remoteId) return;
+    const cursor = this.d.journal.folder(this.d.folderId).cursor;
+    if (message.from !== cursor) {
+      if (message.from !== 0) return this.subscribe(); // a gap: ask again from where we are
+      // The server answered a cursor past its head with everything: merge.
+      this.d.journal.forgetServer(this.d.folderId);
+    }
+    const accepted: Entry[] = [];
+    for (const entry of message.entries) {
+      const problem = portabilityProblem(entry.path, this.d.options.platform);
+      if (problem && !entry.deleted) {
+        this.setIssue(`name:${entry.path}`, 'unsupported-name', entry.path, `not synced on this device: ${problem}`);
+        continue;
+      }
+      accepted.push(entry);
+    }
+    this.d.journal.batch(() => {
+      this.d.journal.applyFeed(this.d.folderId, accepted, message.rev);
+      for (const entry of accepted) {
+        this.carryOverMove(entry);
+        this.dirty.add(entry.path);
+      }
+    });
+    if (!message.more) this.caughtUp = true;
+    this.schedule(0);
+  }
+
+  /**
+   * A path that arrives as moved from another, where this device already has content it
+   * never synced, and what moved is what was synced at the old path: this device made the
+   * move, so the moved version is the base of the new path, not a conflicting arrival.
+   */
+  private carryOverMove(entry: Entry): void {
+    if (!entry.movedFrom || entry.deleted) return;
+    const here = this.d.journal.get(this.d.folderId, entry.path);
+    if (!here?.local || here.synced) return;
+    const before = this.d.journal.get(this.d.folderId, entry.movedFrom);
+    if (before?.synced && before.synced.id === remoteIdentity(entry)) {
+      this.d.journal.setSynced(this.d.folderId, entry.path, { rev: entry.rev, id: before.synced.id });
+    }
+  }
+
+  // ---- the pass -----------------------------------------------------------------------
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.runPass(), delayMs);
+  }
+
+  private runPass(): void {
+    if (this.running || this.stopped) return;
+    this.again = false;
+    this.running = this.pass()
+      .catch((err) => this.d.log.error({ err, folder: this.d.name }, 'sync pass failed'))
+      .finally(() => {
+        this.running = undefined;
+        this.updatePhase();
+        if (this.again) this.schedule(0);
+      });
+  }
+
+  private async pass(): Promise<void> {
+    if (this.paused) return;
+    this.setPhase(this.scanEverything ? 'scanning' : 'syncing');
+    try {
+      await this.scan();
+    } catch (err) {
+      if (!(err instanceof RootMissing)) throw err;
+      this.setIssue('root', 'root-missing', null, err.message);
+      this.message = err.message;
+      setTimeout(() => this.schedule(0), 5000).unref();
+      return;
+    }
+    this.clearIssue('root');
+    if (!this.d.conn.connected || !this.caughtUp || this.remoteId === undefined) return;
+    await this.plan();
+    this.flushCommits();
+  }
+
+  private async scan(): Promise<void> {
+    if (!this.scanEverything && this.toScan.size === 0) return;
+    const journal = this.d.journal;
+    const folder = this.d.folderId;
+    let paths: string[] | undefined;
+    let knownPaths: string[];
+    if (this.scanEverything) {
+      this.scanEverything = false;
+      this.toScan.clear();
+      paths = undefined;
+      knownPaths = journal.all(folder).filter((r) => r.local).map((r) => r.path);
+    } else {
+      paths = [...this.toScan].filter((p) => !this.busy.has(p));
+      for (const p of paths) this.toScan.delete(p);
+      knownPaths = [];
+      for (const p of paths) {
+        if (journal.get(folder, p)?.local) knownPaths.push(p);
+        for (const r of journal.below(folder, p)) if (r.local) knownPaths.push(r.path);
+      }
+    }
+    const cache = new Map<string, LocalFile | undefined>();
+    const known = (path: string): LocalFile | undefined => {
+      if (!cache.has(path)) cache.set(path, journal.get(folder, path)?.local);
+      return cache.get(path);
+    };
+    const result = await this.scanner.scan(known, knownPaths, paths);
+    this.noteMoves(result.changed, known);
+    journal.batch(() => {
+      for (const [path, local] of result.changed) {
+        journal.setLocal(folder, path, local);
+        this.dirty.add(path);
+      }
+    });
+    for (const issue of result.issues) this.setIssue(`read:${issue.path}`, 'read-error', issue.path, issue.message);
+    if (result.unsettled.length > 0) {
+      // Still being written: look again once it has been quiet for a moment.
+      for (const p of result.unsettled) this.toScan.add(p);
+      setTimeout(() => this.schedule(0), 200).unref();
+    }
+  }
+
+  /** Pairs what vanished with what appeared, by inode (a rename) or content hash (a copy-and-delete). */
+  private noteMoves(changed: Map<string, LocalFile | undefined>, known: (p: string) => LocalFile | undefined): void {
+    const gone = new Map<string, string>();
+    for (const [path, local] of changed) {
+      const before = known(path);
+      if (!local && before) {
+        gone.set(`i:${before.kind}:${before.ino}`, path);
+        if (before.kind === 'file') gone.set(`h:${before.hash}`, path);
+      }
+    }
+    if (gone.size === 0) return;
+    for (const [path, local] of changed) {
+      if (!local || known(path)) continue;
+      const from = gone.get(`i:${local.kind}:${local.ino}`) ?? (local.kind === 'file' ? gone.get(`h:${local.hash}`) : undefined);
+      if (from) this.moveHints.set(path, from);
+    }
+  }
+
+  private async plan(): Promise<void> {
+    const journal = this.d.journal;
+    const folder = this.d.folderId;
+    const cursor = journal.folder(folder).cursor;
+    const decisions: { record: PathRecord; action: Action }[] = [];
+    for (const path of this.dirty) {
+      if (this.busy.has(path)) continue;
+      const quiet = this.quietUntil.get(path);
+      if (quiet !== undefined) {
+        if (quiet > cursor) continue;
+        this.quietUntil.delete(path);
+      }
+      this.dirty.delete(path);
+      if (this.rules.ignores(path, false)) continue;
+      const record = journal.get(folder, path) ?? { path };
+      decisions.push({ record, action: decide(record.remote, record.local, record.synced) });
+    }
+    if (decisions.length === 0) return;
+    const allowed = this.guardMassDelete(decisions);
+    const moves = this.planMoves(allowed);
+
+    // Parents before children when creating, children before parents when deleting.
+    allowed.sort((a, b) => depth(a.record.path) - depth(b.record.path));
+    const deletesLast: string[] = [];
+    const ordered: string[] = [];
+    for (const item of allowed) {
+      if (moves.has(item.record.path)) continue;
+      const deleting =
+        (item.action === 'apply' && item.record.remote?.deleted) || (item.action === 'commit' && !item.record.local);
+      if (deleting) deletesLast.unshift(item.record.path);
+      else ordered.push(item.record.path);
+    }
+    // Each path is decided again right before acting: an earlier action in this pass (a
+    // directory renamed into place, say) may have changed its record.
+    for (const path of [...ordered, ...deletesLast]) {
+      if (this.busy.has(path)) continue;
+      const record = journal.get(folder, path) ?? { path };
+      await this.act(record, decide(record.remote, record.local, record.synced));
+    }
+  }
+
+  /**
+   * Holds deletions that would empty much of the folder until the user confirms them: a
+   * missing disk, a bad script or a broken server must never wipe everything everywhere.
+   */
+  private guardMassDelete(decisions: { record: PathRecord; action: Action }[]) {
+    const localDeletes = decisions.filter((x) => x.action === 'commit' && !x.record.local && x.record.synced?.id);
+    const remoteDeletes = decisions.filter((x) => x.action === 'apply' && x.record.remote?.deleted && x.record.local);
+    const { max, fraction, floor } = this.d.options.massDelete;
+    const synced = this.d.journal.countSynced(this.d.folderId);
+    const tooMany = (n: number) => n > max || (n >= floor && n > synced * fraction);
+    let held: typeof decisions = [];
+    let direction: 'local' | 'remote' = 'local';
+    if (this.confirmedDeletes) {
+      this.confirmedDeletes = false;
+      this.held = undefined;
+      this.clearIssue('mass-delete');
+    } else if (tooMany(localDeletes.length + (this.held?.direction === 'local' ? this.held.paths.size : 0))) {
+      held = localDeletes;
+    } else if (tooMany(remoteDeletes.length + (this.held?.direction === 'remote' ? this.held.paths.size : 0))) {
+      held = remoteDeletes;
+      direction = 'remote';
+    }
+    if (held.length === 0) return decisions;
+    const paths = this.held?.direction === direction ? this.held.paths : new Set<string>();
+    for (const x of held) paths.add(x.record.path);
+    this.held = { paths, direction };
+    const where = direction === 'local' ? 'on this device' : 'on the server';
+    this.setIssue('mass-delete', 'mass-delete', null, `${paths.size} items were deleted ${where}; confirm to delete them everywhere, or reject to bring them back`, paths.size);
+    const heldSet = new Set(held);
+    return decisions.filter((x) => !heldSet.has(x));
+  }
+
+  /** Lets held deletions go ahead. */
+  confirmDeletes(): void {
+    if (!this.held) return;
+    for (const p of this.held.paths) this.dirty.add(p);
+    this.confirmedDeletes = true;
+    this.schedule(0);
+  }
+
+  /** Brings held deletions back instead: from the server for local ones, from disk for remote ones. */
+  rejectDeletes(): void {
+    if (!this.held) return;
+    const { paths, direction } = this.held;
+    this.held = undefined;
+    this.clearIssue('mass-delete');
+    this.d.journal.batch(() => {
+      for (const p of paths) {
+        // Forgetting the agreed base turns "deleted here" into "the server has it" (restore)
+        // and "deleted there" into "this device has it" (upload again).
+        const rec = this.d.journal.get(this.d.folderId, p);
+        if (direction === 'local') this.d.journal.setSynced(this.d.folderId, p, undefined);
+        else if (rec?.remote) this.d.journal.setSynced(this.d.folderId, p, { rev: rec.remote.rev, id: identity(rec.local) });
+        this.dirty.add(p);
+      }
+    });
+    this.schedule(0);
+  }
+
+  /** Local renames become move ops: nothing is uploaded again, other devices rename too. */
+  private planMoves(decisions: { record: PathRecord; action: Action }[]): Set<string> {
+    const handled = new Set<string>();
+    if (this.moveHints.size === 0) return handled;
+    const byPath = new Map(decisions.map((x) => [x.record.path, x]));
+    for (const [to, from] of this.moveHints) {
+      const add = byPath.get(to);
+      const del = byPath.get(from);
+      this.moveHints.delete(to);
+      if (!add || !del || add.action !== 'commit' || del.action !== 'commit') continue;
+      const src = del.record;
+      if (!add.record.local || add.record.synced || src.local || !src.remote || src.remote.deleted || !src.synced) continue;
+      if (identity(add.record.local) !== src.synced.id || src.remote.rev !== src.synced.rev) continue;
+      const touches = [from, to];
+      if (add.record.local.kind === 'dir') {
+        // The directory's whole subtree moves with it; its entries come back through the feed.
+        for (const x of decisions) {
+          if (isSameOrInside(x.record.path, from) || isSameOrInside(x.record.path, to)) {
+            handled.add(x.record.path);
+            touches.push(x.record.path);
+          }
+        }
+      }
+      handled.add(from).add(to);
+      this.enqueue({ op: { op: 'move', from, path: to, baseRev: src.remote.rev }, id: null, touches });
+      this.activity(to, 'moved', 'up', this.d.device(), from);
+    }
+    return handled;
+  }
+
+  private async act(record: PathRecord, action: Action): Promise<void> {
+    const { path } = record;
+    try {
+      switch (action) {
+        case 'none':
+          return;
+        case 'record':
+          this.d.journal.setSynced(this.d.folderId, path, { rev: record.remote?.rev ?? 0, id: identity(record.local) });
+          this.noteSynced();
+          return;
+        case 'commit':
+          return this.commitLocal(record);
+        case 'apply':
+          return await this.applyRemote(record);
+        case 'conflict':
+          return await this.keepBoth(record);
+      }
+    } catch (err) {
+      this.onActError(path, err);
+    }
+  }
+
+  private onActError(path: string, err: unknown): void {
+    if (err instanceof TargetChanged) {
+      this.toScan.add(err.path);
+      this.toScan.add(path);
+      this.dirty.add(path);
+      this.schedule(this.d.options.settleMs);
+    } else if (err instanceof Disconnected) {
+      this.dirty.add(path);
+    } else if (err instanceof RequestFailed && err.code === 'not_found') {
+      // The version we wanted is gone from the server; a newer one is on its way.
+      this.dirty.add(path);
+      setTimeout(() => this.schedule(0), RETRY_MS).unref();
+    } else {
+      const message = err instanceof Error ? err.message : String(err);
+      this.d.log.warn({ err, path, folder: this.d.name }, 'sync of a path failed');
+      this.setIssue(`write:${path}`, err instanceof HashMismatch ? 'read-error' : 'write-error', path, message);
+    }
+  }
+
+  // ---- up -----------------------------------------------------------------------------
+
+  private commitLocal(record: PathRecord): void {
+    const { path, local, remote } = record;
+    const baseRev = remote?.rev ?? 0;
+    if (!local) {
+      if (remote && !remote.deleted) {
+        this.enqueue({ op: { op: 'delete', path, baseRev }, id: null, touches: [path] });
+        this.activity(path, 'deleted', 'up', this.d.device(), null);
+      } else {
+        this.d.journal.setSynced(this.d.folderId, path, { rev: baseRev, id: null });
+      }
+      return;
+    }
+    const content = { kind: local.kind, size: 0, mtime: local.mtime, mode: local.mode, hash: '', chunks: [] as [string, number][], target: '' };
+    if (local.kind === 'dir') {
+      this.enqueue({ op: { op: 'put', path, baseRev, ...content }, id: identity(local), touches: [path] });
+      return;
+    }
+    if (local.kind === 'symlink') {
+      this.enqueue({ op: { op: 'put', path, baseRev, ...content, target: local.target }, id: identity(local), touches: [path] });
+      return;
+    }
+    this.busy.add(path);
+    void this.transfer(path, () => this.upload(record as PathRecord & { local: LocalFile }, baseRev));
+  }
+
+  /** Sends the chunks the server lacks, then queues the put. */
+  private async upload(record: PathRecord & { local: LocalFile }, baseRev: number): Promise<void> {
+    const { path, local } = record;
+    const folder = this.remoteId!;
+    const conn = this.d.conn;
+    const hashes = [...new Set(local.chunks.map(([h]) => h))];
+    const missing = new Set<string>();
+    for (let i = 0; i < hashes.length; i += conn.limits.maxHashesPerRequest) {
+      const have = await conn.request<ServerMessageOf<'have'>>({ type: 'has', folder, hashes: hashes.slice(i, i + conn.limits.maxHashesPerRequest) });
+      for (const h of have.missing) missing.add(h);
+    }
+    let total = 0;
+    for (const [h, size] of local.chunks) if (missing.has(h)) total += size;
+    const progress = this.d.progress.start(this.d.folderId, path, 'up', total);
+    try {
+      let offset = 0;
+      for (const [hash, size] of local.chunks) {
+        if (missing.delete(hash)) {
+          const data = await this.disk.readRange(path, offset, size);
+          if (data.length !== size || createHash('sha256').update(data).digest('hex') !== hash) throw new TargetChanged(path);
+          await this.d.up.take(size);
+          await conn.upload(folder, hash, data, (n) => this.d.progress.add(progress, n));
+        }
+        offset += size;
+      }
+    } finally {
+      this.d.progress.finish(progress);
+    }
+    const op: Op = { op: 'put', path, baseRev, kind: 'file', size: local.size, mtime: local.mtime, mode: local.mode, hash: local.hash, chunks: local.chunks, target: '' };
+    this.enqueue({ op, id: identity(local), touches: [path] });
+    this.activity(path, record.remote && !record.remote.deleted ? 'changed' : 'added', 'up', this.d.device(), null);
+  }
+
+  private enqueue(item: QueuedOp): void {
+    this.commitQueue.push(item);
+  }
+
+  /** Sends queued ops as commits, a batch at a time, and records what came back. */
+  private flushCommits(): void {
+    this.committing = this.committing.then(async () => {
+      while (this.commitQueue.length > 0 && this.remoteId !== undefined && this.d.conn.connected) {
+        const batch = this.commitQueue.splice(0, this.d.conn.limits.maxOpsPerCommit);
+        await this.commitBatch(batch);
+      }
+      // Ops left behind by a lost connection are planned again from fresh state.
+      for (const item of this.commitQueue.splice(0)) for (const p of item.touches) this.dirty.add(p);
+    });
+  }
+
+  private async commitBatch(batch: QueuedOp[]): Promise<void> {
+    const journal = this.d.journal;
+    const folder = this.d.folderId;
+    let answer: ServerMessageOf<'committed'> | ServerMessageOf<'need'>;
+    try {
+      answer = await this.d.conn.request({ type: 'commit', folder: this.remoteId!, ops: batch.map((b) => b.op) });
+    } catch (err) {
+      for (const item of batch) for (const p of item.touches) this.dirty.add(p);
+      if (err instanceof RequestFailed) {
+        this.d.log.warn({ err, folder: this.d.name }, 'commit refused');
+        for (const item of batch) this.setIssue(`commit:${item.op.path}`, 'server-refused', item.op.path, err.message);
+      }
+      return;
+    }
+    if (answer.type === 'need') {
+      // A chunk went missing on the server between upload and commit: plan again.
+      for (const item of batch) for (const p of item.touches) this.dirty.add(p);
+      this.schedule(RETRY_MS);
+      return;
+    }
+    journal.batch(() => {
+      answer.results.forEach((result, i) => {
+        const item = batch[i]!;
+        if ('rev' in result) {
+          if (item.op.op !== 'move') journal.setSynced(folder, item.op.path, { rev: result.rev, id: item.id });
+          this.clearIssue(`commit:${item.op.path}`);
+        } else if (result.conflict) {
+          journal.setRemote(folder, result.conflict);
+        } else {
+          journal.clearRemote(folder, result.path);
+        }
+        for (const p of [...item.touches, result.path]) {
+          this.dirty.add(p);
+          this.quietUntil.set(p, answer.rev);
+        }
+      });
+    });
+    this.noteSynced();
+    this.schedule(0);
+  }
+
+  // ---- down ---------------------------------------------------------------------------
+
+  private async applyRemote(record: PathRecord): Promise<void> {
+    const remote = record.remote!;
+    const { path, local } = record;
+    const journal = this.d.journal;
+    const folder = this.d.folderId;
+    const problem = this.nameClash(path);
+    if (problem && !remote.deleted) {
+      this.setIssue(`name:${path}`, 'unsupported-name', path, problem);
+      return;
+    }
+    if (remote.deleted) {
+      const removed = await this.disk.remove(path, local);
+      if (!removed) {
+        // Something new lives in the directory: keep the directory (the edit wins).
+        this.enqueue({ op: { op: 'put', path, baseRev: remote.rev, kind: 'dir', size: 0, mtime: local!.mtime, mode: local!.mode, hash: '', chunks: [], target: '' }, id: identity(local), touches: [path] });
+        return;
+      }
+      journal.batch(() => {
+        journal.setLocal(folder, path, undefined);
+        journal.setSynced(folder, path, { rev: remote.rev, id: null });
+      });
+      this.activity(path, 'deleted', 'down', remote.device, null);
+      this.noteSynced();
+      return;
+    }
+    if (remote.movedFrom && !local && (await this.moveLocally(remote))) return;
+    if (remote.kind === 'file' && local?.kind === 'file' && local.hash === remote.hash) {
+      // Only the exec bit differs.
+      const st = await this.disk.setMode(path, remote.mode);
+      this.recordWritten(remote, st.ino, Math.floor(st.mtimeMs), local.chunks);
+      return;
+    }
+    if (remote.kind === 'file') {
+      this.busy.add(path);
+      void this.transfer(path, () => this.download(remote, local));
+      return;
+    }
+    const st = remote.kind === 'dir' ? await this.disk.makeDir(remote, local) : await this.disk.makeSymlink(remote, local);
+    this.recordWritten(remote, st.ino, Math.floor(st.mtimeMs), []);
+    this.activity(path, local ? 'changed' : 'added', 'down', remote.device, null);
+  }
+
+  /** A remote move of something this device has unchanged: rename it here too. */
+  private async moveLocally(remote: Entry): Promise<boolean> {
+    const journal = this.d.journal;
+    const folder = this.d.folderId;
+    const from = journal.get(folder, remote.movedFrom!);
+    if (!from?.local || identity(from.local) !== remoteIdentity(remote) || from.synced?.id !== identity(from.local)) return false;
+    const st = await this.disk.move(from.path, remote.path, from.local);
+    journal.batch(() => {
+      const subtree = from.local!.kind === 'dir' ? journal.below(folder, from.path).filter((r) => r.local) : [];
+      journal.setLocal(folder, remote.path, { ...from.local!, ino: st.ino, mtime: Math.floor(st.mtimeMs) });
+      journal.setLocal(folder, from.path, undefined);
+      for (const r of subtree) {
+        const moved = remote.path + r.path.slice(from.path.length);
+        journal.setLocal(folder, moved, r.local);
+        journal.setLocal(folder, r.path, undefined);
+        // What moved is what was synced at the old path; its revision at the new path is
+        // the moved entry if the feed brought it, else unknown (0) and the feed decides.
+        if (r.synced && r.synced.id === identity(r.local)) {
+          const arrived = journal.get(folder, moved)?.remote;
+          journal.setSynced(folder, moved, { rev: arrived?.movedFrom === r.path ? arrived.rev : 0, id: r.synced.id });
+        }
+        this.dirty.add(r.path);
+        this.dirty.add(moved);
+      }
+      journal.setSynced(folder, remote.path, { rev: remote.rev, id: remoteIdentity(remote) });
+    });
+    this.dirty.add(from.path);
+    this.activity(remote.path, 'moved', 'down', remote.device, from.path);
+    this.noteSynced();
+    return true;
+  }
+
+  private async download(remote: Entry, local: LocalFile | undefined): Promise<void> {
+    const progress = this.d.progress.start(this.d.folderId, remote.path, 'down', remote.size);
+    const fetched = new Map<number, Promise<Buffer>>();
+    const fetch = (i: number): Promise<Buffer> => {
+      let p = fetched.get(i);
+      if (!p) {
+        const [hash, size] = remote.chunks[i]!;
+        p = this.chunk(hash, size, progress);
+        p.catch(() => {}); // awaited in order below; a prefetch may fail unobserved first
+        fetched.set(i, p);
+      }
+      return p;
+    };
+    try {
+      const created = await this.disk.ensureParents(remote.path);
+      this.recordDirs(created);
+      const st = await this.disk.writeFile(remote, local, (_hash, _size, i) => {
+        // A few chunks ahead, so the round trip of one hides behind the writing of another.
+        for (let k = i; k < Math.min(i + 4, remote.chunks.length); k++) void fetch(k);
+        const data = fetch(i);
+        fetched.delete(i);
+        return data;
+      });
+      this.recordWritten(remote, st.ino, Math.floor(st.mtimeMs), remote.chunks);
+      this.activity(remote.path, local ? 'changed' : 'added', 'down', remote.device, null);
+    } finally {
+      this.d.progress.finish(progress);
+    }
+  }
+
+  /** A chunk's bytes: from a local file that has it (checked), else from the server. */
+  private async chunk(hash: string, size: number, progress: string): Promise<Buffer> {
+    for (const at of this.d.journal.findChunk(this.d.folderId, hash)) {
+      try {
+        const data = await this.disk.readRange(at.path, at.offset, size);
+        if (data.length === size && createHash('sha256').update(data).digest('hex') === hash) {
+          this.d.progress.add(progress, size);
+          return data;
+        }
+      } catch {
+        /* that copy is gone; try the next source */
+      }
+    }
+    await this.d.down.take(size);
+    return this.d.conn.download(this.remoteId!, hash, (n) => this.d.progress.add(progress, n));
+  }
+
+  /** What the engine itself wrote, recorded so the watcher's echo of it is not sent back. */
+  private recordWritten(remote: Entry, ino: number, mtime: number, chunks: [string, number][]): void {
+    const local: LocalFile = { kind: remote.kind, size: remote.kind === 'file' ? remote.size : 0, mtime, ino, mode: remote.mode, hash: remote.hash, target: remote.target, chunks };
+    this.d.journal.batch(() => {
+      this.d.journal.setLocal(this.d.folderId, remote.path, local);
+      this.d.journal.setSynced(this.d.folderId, remote.path, { rev: remote.rev, id: remoteIdentity(remote) });
+    });
+    this.noteSynced();
+  }
+
+  private recordDirs(dirs: string[]): void {
+    for (const dir of dirs) this.toScan.add(dir);
+  }
+
+  /** On a case-insensitive system, a second path differing only in case can't be written. */
+  private nameClash(path: string): string | undefined {
+    if (!foldsCase(this.d.options.platform)) return undefined;
+    const key = caseKey(path);
+    const parent = parentPath(path);
+    const siblings = parent === '' ? this.d.journal.all(this.d.folderId).filter((r) => !r.path.includes('/')) : this.d.journal.below(this.d.folderId, parent).filter((r) => parentPath(r.path) === parent);
+    const other = siblings.find((r) => r.path !== path && caseKey(r.path) === key && r.local);
+    return other ? `'${path}' differs only in case from '${other.path}', which this system treats as the same name` : undefined;
+  }
+
+  // ---- conflicts ----------------------------------------------------------------------
+
+  /** Both sides changed: the local version moves to a conflict copy, the remote one takes the path. */
+  private async keepBoth(record: PathRecord): Promise<void> {
+    const { path, local, remote } = record;
+    const journal = this.d.journal;
+    const folder = this.d.folderId;
+    const copy = conflictName(path, this.d.device(), new Date(), (p) => journal.get(folder, p)?.local !== undefined);
+    const st = await this.disk.move(path, copy, local);
+    journal.batch(() => {
+      const subtree = local!.kind === 'dir' ? journal.below(folder, path).filter((r) => r.local) : [];
+      journal.setLocal(folder, copy, { ...local!, ino: st.ino });
+      journal.setLocal(folder, path, undefined);
+      for (const r of subtree) {
+        journal.setLocal(folder, copy + r.path.slice(path.length), r.local);
+        journal.setLocal(folder, r.path, undefined);
+        this.dirty.add(copy + r.path.slice(path.length));
+        this.dirty.add(r.path);
+      }
+      journal.addConflict({
+        folder,
+        path,
+        copy,
+        localDevice: this.d.device(),
+        remoteDevice: remote?.device ?? '',
+        localSize: local!.size,
+        remoteSize: remote?.size ?? 0,
+        time: Date.now(),
+      });
+    });
+    this.dirty.add(path);
+    this.dirty.add(copy);
+    this.activity(path, 'conflict', 'down', remote?.device ?? '', null);
+    this.d.events.conflicts();
+    this.schedule(0);
+  }
+
+  // ---- helpers ------------------------------------------------------------------------
+
+  /** Runs a transfer in one of a few slots; the path is planned again when it ends. */
+  private async transfer(path: string, work: () => Promise<void>): Promise<void> {
+    while (this.activeTransfers >= this.d.options.transfers) await new Promise((r) => setTimeout(r, 10));
+    this.activeTransfers += 1;
+    this.d.events.changed();
+    try {
+      await work();
+    } catch (err) {
+      this.onActError(path, err);
+    } finally {
+      this.activeTransfers -= 1;
+      this.busy.delete(path);
+      this.dirty.add(path);
+      this.flushCommits();
+      this.schedule(0);
+    }
+  }
+
+  private noteSynced(): void {
+    this.lastSyncAt = Date.now();
+  }
+
+  private activity(path: string, action: Activity['action'], direction: Activity['direction'], device: string, from: string | null): void {
+    this.d.events.activity({ time: Date.now(), folder: this.d.folderId, path, action, direction, device, from });
+  }
+
+  private setIssue(key: string, kind: IssueKind, path: string | null, message: string, count: number | null = null): void {
+    this.issues.set(key, { id: `${this.d.folderId}:${key}`, folder: this.d.folderId, kind, path, message, count });
+    this.d.events.issues();
+  }
+
+  private clearIssue(key: string): void {
+    if (this.issues.delete(key)) this.d.events.issues();
+  }
+
+  private setPhase(phase: FolderPhase): void {
+    if (this.phase === phase) return;
+    this.phase = phase;
+    this.d.events.changed();
+  }
+
+  private updatePhase(): void {
+    if (this.paused) return this.setPhase('paused');
+    if (this.issues.has('root') || this.issues.has('server')) {
+      this.message = (this.issues.get('root') ?? this.issues.get('server'))!.message;
+      return this.setPhase('error');
+    }
+    this.message = this.held ? this.issues.get('mass-delete')?.message ?? null : null;
+    const working = this.running || this.busy.size > 0 || this.commitQueue.length > 0 || this.toScan.size > 0;
+    const waiting = [...this.dirty].some((p) => !this.quietUntil.has(p));
+    this.setPhase(working || (waiting && this.d.conn.connected && this.caughtUp) ? 'syncing' : 'idle');
+  }
+}
+
+function depth(path: string): number {
+  let n = 0;
+  for (let i = 0; i < path.length; i++) if (path.charCodeAt(i) === 47) n++;
+  return n;
+}
