@@ -79,6 +79,7 @@ export class Engine implements FerryBridge {
   private readonly activity: Activity[] = [];
   private nextActivity = 1;
   private paused = false;
+  private stopped = false;
   private deviceName: string | null = null;
   private transferTimer: NodeJS.Timeout | undefined;
   private foldersTimer: NodeJS.Timeout | undefined;
@@ -135,11 +136,16 @@ export class Engine implements FerryBridge {
     return engine;
   }
 
+  /** Stops cleanly: no new work, the connection closed, what was in flight ended, the journal closed. */
   async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await Promise.all(this.folders.map((f) => f.stop()));
+    this.conn.stop();
+    await Promise.all(this.folders.map((f) => f.drained()));
     clearTimeout(this.transferTimer);
     clearTimeout(this.foldersTimer);
-    this.conn.stop();
-    await Promise.all(this.folders.map((f) => f.stop()));
+    for (const set of Object.values(this.listeners)) set.clear();
     await this.hashes.close();
     this.journal.close();
   }
@@ -178,7 +184,7 @@ export class Engine implements FerryBridge {
   }
 
   private transfersChanged(): void {
-    if (this.transferTimer) return;
+    if (this.transferTimer || this.stopped) return;
     this.transferTimer = setTimeout(() => {
       this.transferTimer = undefined;
       this.emit('transfers', this.progress.snapshot());
@@ -186,7 +192,7 @@ export class Engine implements FerryBridge {
   }
 
   private foldersChanged(): void {
-    if (this.foldersTimer) return;
+    if (this.foldersTimer || this.stopped) return;
     this.foldersTimer = setTimeout(() => {
       this.foldersTimer = undefined;
       this.emit('folders', this.folders.map((f) => f.status()));

@@ -3,7 +3,7 @@
  * where something happened; the scanner decides what. Events for the engine's own
  * `.ferry/` folder and ignored paths are dropped at the source.
  */
-import { relative, sep } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 
 export class Watcher {
@@ -35,6 +35,14 @@ export class Watcher {
       if (rel !== '' && !rel.startsWith('..')) this.onPath(rel);
     };
     for (const event of ['add', 'change', 'unlink', 'addDir', 'unlinkDir'] as const) this.watcher.on(event, report);
+    // chokidar drops changes that leave the mtime alone, such as chmod +x; the raw
+    // events of the OS watcher still say where to look.
+    this.watcher.on('raw', (_event, name, details) => {
+      const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
+      if (!watched || !name) return;
+      const abs = watched.endsWith(sep + name) ? watched : join(watched, name);
+      if (!this.ignored(toRel(abs))) report(abs);
+    });
     return new Promise((resolve, reject) => {
       this.watcher!.once('ready', () => resolve());
       this.watcher!.once('error', reject);

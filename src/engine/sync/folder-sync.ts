@@ -166,12 +166,20 @@ export class FolderSync {
     this.schedule(0);
   }
 
+  /** Stops taking new work. The engine then closes the connection, which ends transfers. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     clearInterval(this.rescanTimer);
     await this.watcher?.close();
-    await this.running;
+  }
+
+  /** Resolves once the pass, the transfers and the commits in flight have ended. */
+  async drained(): Promise<void> {
+    while (this.running || this.activeTransfers > 0) {
+      await this.running;
+      if (this.activeTransfers > 0) await new Promise((r) => setTimeout(r, 10));
+    }
     await this.committing;
   }
 
@@ -636,7 +644,7 @@ export class FolderSync {
   /** Sends queued ops as commits, a batch at a time, and records what came back. */
   private flushCommits(): void {
     this.committing = this.committing.then(async () => {
-      while (this.commitQueue.length > 0 && this.remoteId !== undefined && this.d.conn.connected) {
+      while (this.commitQueue.length > 0 && this.remoteId !== undefined && this.d.conn.connected && !this.stopped) {
         const batch = this.commitQueue.splice(0, this.d.conn.limits.maxOpsPerCommit);
         await this.commitBatch(batch);
       }
@@ -653,6 +661,7 @@ export class FolderSync {
       answer = await this.d.conn.request({ type: 'commit', folder: this.remoteId!, ops: batch.map((b) => b.op) });
     } catch (err) {
       for (const item of batch) for (const p of item.touches) this.dirty.add(p);
+      if (this.stopped) return;
       if (err instanceof RequestFailed) {
         this.d.log.warn({ err, folder: this.d.name }, 'commit refused');
         for (const item of batch) this.setIssue(`commit:${item.op.path}`, 'server-refused', item.op.path, err.message);
@@ -885,8 +894,10 @@ export class FolderSync {
       this.activeTransfers -= 1;
       this.busy.delete(path);
       this.dirty.add(path);
-      this.flushCommits();
-      this.schedule(0);
+      if (!this.stopped) {
+        this.flushCommits();
+        this.schedule(0);
+      }
     }
   }
 

@@ -1,0 +1,156 @@
+import { chmod, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { converged, stagingLeftovers, startClient, treeOf, type TestClient } from '../helpers/engine.js';
+import { removeDir, seedUser, startServer, type TestServer } from '../helpers/server.js';
+
+let srv: TestServer;
+let token: string;
+let clients: TestClient[] = [];
+
+beforeEach(async () => {
+  srv = await startServer();
+  ({ token } = await seedUser(srv.store, 'alice', 'Docs'));
+});
+afterEach(async () => {
+  await Promise.all(clients.map((c) => c.stop()));
+  for (const c of clients) {
+    await removeDir(c.root);
+    await removeDir(c.stateDir);
+  }
+  clients = [];
+  await srv.close();
+  await removeDir(srv.dataDir);
+});
+
+async function client(): Promise<TestClient> {
+  const c = await startClient(srv.url, token, 'Docs');
+  clients.push(c);
+  return c;
+}
+
+describe('two and three clients converge', () => {
+  it('creates, modifies and deletes files and nested directories, empty ones too', async () => {
+    const [a, b, c] = [await client(), await client(), await client()];
+    await mkdir(join(a.root, 'docs/deep/deeper'), { recursive: true });
+    await mkdir(join(a.root, 'empty'));
+    await writeFile(join(a.root, 'docs/deep/deeper/note.md'), '# note');
+    await writeFile(join(a.root, 'top.txt'), 'top');
+    let tree = await converged([a, b, c]);
+    expect(Object.keys(tree)).toEqual(['docs', 'docs/deep', 'docs/deep/deeper', 'docs/deep/deeper/note.md', 'empty', 'top.txt']);
+
+    await writeFile(join(b.root, 'top.txt'), 'top, edited on b');
+    await rm(join(b.root, 'docs/deep'), { recursive: true });
+    tree = await converged([a, b, c]);
+    expect(Object.keys(tree)).toEqual(['docs', 'empty', 'top.txt']);
+    expect(await readFile(join(c.root, 'top.txt'), 'utf8')).toBe('top, edited on b');
+    for (const x of [a, b, c]) expect(await stagingLeftovers(x.root)).toEqual([]);
+  });
+
+  it('renames a file as a move, keeps symlinks as links, syncs the exec bit and unicode names', async () => {
+    const [a, b] = [await client(), await client()];
+    await writeFile(join(a.root, 'script.sh'), '#!/bin/sh\necho hi\n');
+    await writeFile(join(a.root, 'naïve café 日本.txt'), 'unicode');
+    await converged([a, b]);
+    await chmod(join(a.root, 'script.sh'), 0o755);
+    await rename(join(a.root, 'naïve café 日本.txt'), join(a.root, 'renamed ünï.txt'));
+    await symlink('script.sh', join(a.root, 'link-to-script'));
+    await symlink('/etc/passwd', join(a.root, 'outside-link'));
+    const tree = await converged([a, b]);
+    expect(tree['script.sh']).toMatchObject({ kind: 'file', exec: true });
+    expect(tree['renamed ünï.txt']).toMatchObject({ kind: 'file', size: 7 });
+    expect(tree['naïve café 日本.txt']).toBeUndefined();
+    expect(tree['link-to-script']).toMatchObject({ kind: 'symlink', target: 'script.sh' });
+    expect(tree['outside-link']).toMatchObject({ kind: 'symlink', target: '/etc/passwd' });
+  });
+
+  it('keeps both sides of a concurrent edit: the remote at the path, the local as a conflict copy', async () => {
+    const [a, b] = [await client(), await client()];
+    await writeFile(join(a.root, 'report.txt'), 'v1');
+    await converged([a, b]);
+    await b.engine.pause();
+    await writeFile(join(a.root, 'report.txt'), 'edited on a');
+    await writeFile(join(b.root, 'report.txt'), 'edited on b');
+    await converged([a]);
+    await b.engine.resume();
+    const tree = await converged([a, b]);
+    const names = Object.keys(tree);
+    expect(names).toHaveLength(2);
+    const copy = names.find((n) => n.startsWith('report (conflict from '))!;
+    expect(copy).toMatch(/\.txt$/);
+    expect(await readFile(join(a.root, 'report.txt'), 'utf8')).toBe('edited on a');
+    expect(await readFile(join(a.root, copy), 'utf8')).toBe('edited on b');
+    const state = await b.engine.getState();
+    expect(state.conflicts).toMatchObject([{ path: 'report.txt', copy }]);
+  });
+
+  it('edit beats delete, in both orders', async () => {
+    const [a, b] = [await client(), await client()];
+    await writeFile(join(a.root, 'x.txt'), 'x1');
+    await writeFile(join(a.root, 'y.txt'), 'y1');
+    await converged([a, b]);
+    await b.engine.pause();
+    await writeFile(join(a.root, 'x.txt'), 'x edited');
+    await rm(join(a.root, 'y.txt'));
+    await rm(join(b.root, 'x.txt'));
+    await writeFile(join(b.root, 'y.txt'), 'y edited');
+    await converged([a]);
+    await b.engine.resume();
+    const tree = await converged([a, b]);
+    expect(Object.keys(tree).sort()).toEqual(['x.txt', 'y.txt']);
+    expect(await readFile(join(b.root, 'x.txt'), 'utf8')).toBe('x edited');
+    expect(await readFile(join(a.root, 'y.txt'), 'utf8')).toBe('y edited');
+  });
+
+  it('merges two non-empty folders meeting for the first time, deleting nothing', async () => {
+    const a = await client();
+    await writeFile(join(a.root, 'only-a.txt'), 'a');
+    await writeFile(join(a.root, 'both.txt'), 'from a');
+    await writeFile(join(a.root, 'same.txt'), 'same');
+    await converged([a]);
+    const root = join(srv.dataDir, '..', `b-${Date.now()}`);
+    await mkdir(root);
+    await writeFile(join(root, 'only-b.txt'), 'b');
+    await writeFile(join(root, 'both.txt'), 'from b');
+    await writeFile(join(root, 'same.txt'), 'same');
+    const b = await startClient(srv.url, token, 'Docs', { root });
+    clients.push(b);
+    const tree = await converged([a, b]);
+    const names = Object.keys(tree);
+    expect(names).toEqual(expect.arrayContaining(['only-a.txt', 'only-b.txt', 'both.txt', 'same.txt']));
+    expect(names.filter((n) => n.startsWith('both (conflict'))).toHaveLength(1);
+    const contents = [await readFile(join(a.root, 'both.txt'), 'utf8'), await readFile(join(a.root, names.find((n) => n.startsWith('both (conflict'))!), 'utf8')];
+    expect(contents.sort()).toEqual(['from a', 'from b']);
+  });
+
+  it('syncs edits made while a client was stopped, and the server catches it up', async () => {
+    const [a, b] = [await client(), await client()];
+    await writeFile(join(a.root, 'f.txt'), 'one');
+    await converged([a, b]);
+    await b.stop();
+    clients = clients.filter((c) => c !== b);
+    await writeFile(join(b.root, 'offline.txt'), 'made while stopped');
+    await writeFile(join(a.root, 'f.txt'), 'two');
+    await converged([a]);
+    const b2 = await startClient(srv.url, token, 'Docs', { root: b.root, stateDir: b.stateDir });
+    clients.push(b2);
+    const tree = await converged([a, b2]);
+    expect(Object.keys(tree).sort()).toEqual(['f.txt', 'offline.txt']);
+    expect(await readFile(join(b2.root, 'f.txt'), 'utf8')).toBe('two');
+  });
+
+  it('leaves ignored files and litter alone and syncs .ferryignore itself', async () => {
+    const [a, b] = [await client(), await client()];
+    await writeFile(join(a.root, '.ferryignore'), 'build/\n*.log\n');
+    await converged([a, b]);
+    await mkdir(join(a.root, 'build'));
+    await writeFile(join(a.root, 'build/out.bin'), 'x');
+    await writeFile(join(a.root, 'debug.log'), 'x');
+    await writeFile(join(a.root, '.DS_Store'), 'x');
+    await writeFile(join(a.root, 'kept.txt'), 'x');
+    await converged([a]);
+    await new Promise((r) => setTimeout(r, 300));
+    const tree = await treeOf(b.root);
+    expect(Object.keys(tree).sort()).toEqual(['.ferryignore', 'kept.txt']);
+  });
+});

@@ -1,0 +1,157 @@
+/** Real sync clients for tests: the engine in-process, or `ferry sync` as a process, on temp folders. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { pino } from 'pino';
+import { Engine, type EngineOptions } from '../../src/engine/engine.js';
+import { FERRY_BIN, tempDir } from './server.js';
+
+export interface TestClient {
+  engine: Engine;
+  root: string;
+  stateDir: string;
+  stop(): Promise<void>;
+}
+
+/** An engine syncing `folder` into a fresh temp directory (or `root`). */
+export async function startClient(
+  server: string,
+  token: string,
+  folder: string,
+  options: { root?: string; stateDir?: string } & Partial<Omit<EngineOptions, 'folders' | 'server' | 'token' | 'stateDir' | 'logger'>> = {},
+): Promise<TestClient> {
+  const root = options.root ?? (await tempDir('ferry-root-'));
+  const stateDir = options.stateDir ?? (await tempDir('ferry-state-'));
+  const { root: _r, stateDir: _s, ...rest } = options;
+  const engine = await Engine.start({
+    stateDir,
+    server,
+    token,
+    folders: [{ name: folder, root }],
+    logger: pino({ level: process.env.FERRY_TEST_LOG ?? 'silent' }),
+    ...rest,
+    folderOptions: { settleMs: 10, ...rest.folderOptions },
+    connection: { backoffBaseMs: 50, backoffMaxMs: 500, ...rest.connection },
+  });
+  let stopped = false;
+  return {
+    engine,
+    root,
+    stateDir,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await engine.stop();
+    },
+  };
+}
+
+export interface TreeItem {
+  kind: 'file' | 'dir' | 'symlink';
+  size: number;
+  sha256: string;
+  exec: boolean;
+  target: string;
+}
+
+/** Everything under `root` except `.ferry/`, as comparable data; read again if the tree changes underfoot. */
+export async function treeOf(root: string): Promise<Record<string, TreeItem>> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await readTree(root);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt > 20) throw err;
+    }
+  }
+}
+
+async function readTree(root: string): Promise<Record<string, TreeItem>> {
+  const out: Record<string, TreeItem> = {};
+  const walk = async (dir: string): Promise<void> => {
+    for (const name of (await readdir(join(root, dir))).sort()) {
+      const rel = dir ? `${dir}/${name}` : name;
+      if (rel === '.ferry') continue;
+      const st = await lstat(join(root, rel));
+      if (st.isDirectory()) {
+        out[rel] = { kind: 'dir', size: 0, sha256: '', exec: false, target: '' };
+        await walk(rel);
+      } else if (st.isSymbolicLink()) {
+        out[rel] = { kind: 'symlink', size: 0, sha256: '', exec: false, target: await readlink(join(root, rel)) };
+      } else {
+        const data = await readFile(join(root, rel));
+        out[rel] = { kind: 'file', size: st.size, sha256: createHash('sha256').update(data).digest('hex'), exec: (st.mode & 0o100) !== 0, target: '' };
+      }
+    }
+  };
+  await walk('');
+  return out;
+}
+
+/** Files left in the staging area (there must be none once idle). */
+export async function stagingLeftovers(root: string): Promise<string[]> {
+  try {
+    return await readdir(join(root, '.ferry', 'staging'));
+  } catch {
+    return [];
+  }
+}
+
+/** Waits until every root holds the same tree and every engine is idle; returns the tree. */
+export async function converged(clients: TestClient[], timeoutMs = 15_000): Promise<Record<string, TreeItem>> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const trees = await Promise.all(clients.map((c) => treeOf(c.root)));
+    const states = await Promise.all(clients.map((c) => c.engine.getState()));
+    const idle = states.every((s) => s.connection.status === 'connected' && s.folders.every((f) => f.phase === 'idle' && f.pending === 0) && s.transfers.items.length === 0);
+    const same = trees.every((t) => JSON.stringify(t) === JSON.stringify(trees[0]));
+    if (idle && same) {
+      // Idle twice in a row, a moment apart: nothing was about to start.
+      await new Promise((r) => setTimeout(r, 100));
+      const again = await Promise.all(clients.map((c) => treeOf(c.root)));
+      if (again.every((t) => JSON.stringify(t) === JSON.stringify(trees[0]))) return trees[0]!;
+    }
+    last = JSON.stringify({ idle, states: states.map((s) => s.folders.map((f) => [f.phase, f.pending, f.message])), trees: trees.map((t) => Object.keys(t)) });
+    if (Date.now() > deadline) {
+      const detail = trees.map((t, i) => `client ${i}: ${JSON.stringify(t)}`).join('\n');
+      throw new Error(`clients did not converge: ${last.slice(0, 2000)}\n${detail.slice(0, 6000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface SpawnedClient {
+  proc: ChildProcess;
+  root: string;
+  stateDir: string;
+  logs: string[];
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** `ferry sync` as a child process; resolves once it runs. */
+export async function spawnClient(server: string, token: string, folder: string, root: string, stateDir: string): Promise<SpawnedClient> {
+  const proc = spawn(process.execPath, [FERRY_BIN, 'sync', '--server', server, '--token', token, '--folder', folder, '--dir', root, '--state', stateDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      logs.push(line);
+      if (line.includes('"ferry sync running"')) resolve();
+    });
+    proc.once('exit', (code) => reject(new Error(`ferry sync exited with ${code}: ${logs.join('\n')}`)));
+  });
+  return {
+    proc,
+    root,
+    stateDir,
+    logs,
+    stop: async (signal = 'SIGTERM') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
