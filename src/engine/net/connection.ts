@@ -321,6 +321,7 @@ export class Connection {
     if (!this.connected || !outbox) throw new Disconnected();
     const req = this.takeReq();
     const stored = new Promise<Reply>((resolve, reject) => this.pending.set(req, { resolve, reject }));
+    stored.catch(() => {}); // a drop while frames are still going out is reported by the await below
     const step = this.limits.maxFrameDataBytes;
     for (let offset = 0; offset < data.length; offset += step) {
       const piece = data.subarray(offset, offset + step);

@@ -81,6 +81,8 @@ interface QueuedOp {
 }
 
 const RETRY_MS = 2000;
+/** Chunks of one file uploading at once. */
+const UPLOAD_WINDOW = 4;
 
 export class FolderSync {
   private readonly disk: FolderDisk;
@@ -618,6 +620,8 @@ export class FolderSync {
     let total = 0;
     for (const [h, size] of local.chunks) if (missing.has(h)) total += size;
     const progress = this.d.progress.start(this.d.folderId, path, 'up', total);
+    // A few chunks in flight at once, so each one's round trip overlaps the others.
+    const inFlight = new Set<Promise<void>>();
     try {
       let offset = 0;
       for (const [hash, size] of local.chunks) {
@@ -625,11 +629,16 @@ export class FolderSync {
           const data = await this.disk.readRange(path, offset, size);
           if (data.length !== size || createHash('sha256').update(data).digest('hex') !== hash) throw new TargetChanged(path);
           await this.d.up.take(size);
-          await conn.upload(folder, hash, data, (n) => this.d.progress.add(progress, n));
+          const sent: Promise<void> = conn.upload(folder, hash, data, (n) => this.d.progress.add(progress, n)).finally(() => inFlight.delete(sent));
+          sent.catch(() => {}); // observed by the race or the final wait; never unhandled meanwhile
+          inFlight.add(sent);
+          if (inFlight.size >= UPLOAD_WINDOW) await Promise.race(inFlight);
         }
         offset += size;
       }
+      await Promise.all(inFlight);
     } finally {
+      await Promise.allSettled(inFlight);
       this.d.progress.finish(progress);
     }
     const op: Op = { op: 'put', path, baseRev, kind: 'file', size: local.size, mtime: local.mtime, mode: local.mode, hash: local.hash, chunks: local.chunks, target: '' };
@@ -723,6 +732,17 @@ export class FolderSync {
       return;
     }
     if (remote.movedFrom && !local && (await this.moveLocally(remote))) return;
+    if (local && local.kind !== remote.kind) {
+      // A change of kind: what is here (unchanged, or the decision would differ) goes
+      // first. A directory still holding entries waits for their deletions.
+      if (!(await this.disk.remove(path, local))) {
+        this.dirty.add(path);
+        setTimeout(() => this.schedule(0), RETRY_MS).unref();
+        return;
+      }
+      journal.setLocal(folder, path, undefined);
+      return this.applyRemote({ ...record, local: undefined });
+    }
     if (remote.kind === 'file' && local?.kind === 'file' && local.hash === remote.hash) {
       // Only the exec bit differs.
       const st = await this.disk.setMode(path, remote.mode);
