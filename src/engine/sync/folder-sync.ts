@@ -91,6 +91,8 @@ export class FolderSync {
   private watcher: Watcher | undefined;
   private remoteId: number | undefined;
   private caughtUp = false;
+  /** A subscribe is on its way: feed messages that don't fit are leftovers of the old one. */
+  private resubscribed = false;
   private paused = false;
   private stopped = false;
   private phase: FolderPhase = 'starting';
@@ -261,6 +263,7 @@ export class FolderSync {
   private subscribe(): void {
     if (this.remoteId === undefined || !this.d.conn.connected) return;
     this.caughtUp = false;
+    this.resubscribed = true;
     this.d.conn.notify({ type: 'subscribe', folder: this.remoteId, cursor: this.d.journal.folder(this.d.folderId).cursor });
   }
 
@@ -268,10 +271,15 @@ export class FolderSync {
     if (message.folder !== this.remoteId) return;
     const cursor = this.d.journal.folder(this.d.folderId).cursor;
     if (message.from !== cursor) {
-      if (message.from !== 0) return this.subscribe(); // a gap: ask again from where we are
+      if (message.from !== 0) {
+        // A gap: ask again from where we are (once; messages already on their way are dropped).
+        if (!this.resubscribed) this.subscribe();
+        return;
+      }
       // The server answered a cursor past its head with everything: merge.
       this.d.journal.forgetServer(this.d.folderId);
     }
+    this.resubscribed = false;
     const accepted: Entry[] = [];
     for (const entry of message.entries) {
       const problem = portabilityProblem(entry.path, this.d.options.platform);
