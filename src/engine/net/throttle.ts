@@ -25,19 +25,17 @@ export class Throttle {
     return this.chain;
   }
 
+  /**
+   * Charges the whole amount: a take larger than the balance leaves a debt that this caller
+   * sleeps off, so the average never exceeds the rate however large the pieces.
+   */
   private async wait(bytes: number): Promise<void> {
-    for (;;) {
-      const rate = this.rate;
-      if (rate === null) return;
-      const now = Date.now();
-      // At most a second's worth saved up, so an idle minute doesn't allow a burst.
-      this.tokens = Math.min(rate, this.tokens + ((now - this.at) / 1000) * rate);
-      this.at = now;
-      if (this.tokens >= Math.min(bytes, rate)) {
-        this.tokens -= bytes;
-        return;
-      }
-      await new Promise((r) => setTimeout(r, Math.max(5, ((Math.min(bytes, rate) - this.tokens) / rate) * 1000)));
-    }
+    const rate = this.rate;
+    if (rate === null) return;
+    const now = Date.now();
+    // At most a second's worth saved up, so an idle minute doesn't allow a burst.
+    this.tokens = Math.min(rate, this.tokens + ((now - this.at) / 1000) * rate) - bytes;
+    this.at = now;
+    if (this.tokens < 0) await new Promise((r) => setTimeout(r, (-this.tokens / rate) * 1000));
   }
 }

@@ -108,6 +108,8 @@ export class FolderSync {
   /** A path that vanished and one that appeared with the same inode or content: new → old. */
   private readonly moveHints = new Map<string, string>();
   private readonly commitQueue: QueuedOp[] = [];
+  /** Paths with an op queued or on its way: planning them now would race their own commit. */
+  private readonly committingPaths = new Set<string>();
   private held: { paths: Set<string>; direction: 'local' | 'remote' } | undefined;
   private confirmedDeletes = false;
   private readonly issues = new Map<string, SyncIssue>();
@@ -167,6 +169,7 @@ export class FolderSync {
       this.schedule(0);
     }, this.d.options.rescanMs);
     this.rescanTimer.unref();
+    this.markUnsettled();
     this.schedule(0);
   }
 
@@ -199,8 +202,20 @@ export class FolderSync {
   retry(): void {
     for (const [key, issue] of this.issues) if (issue.kind !== 'mass-delete') this.issues.delete(key);
     this.d.events.issues();
+    this.markUnsettled();
     this.scanEverything = true;
     this.schedule(0);
+  }
+
+  /**
+   * Marks every path the journal says has work left. The dirty set lives in memory only:
+   * after a restart (or a retry) this finds what was scanned but not committed, received
+   * but not applied, or failed.
+   */
+  private markUnsettled(): void {
+    for (const r of this.d.journal.all(this.d.folderId)) {
+      if (decide(r.remote, r.local, r.synced) !== 'none') this.dirty.add(r.path);
+    }
   }
 
   status(): FolderStatus {
@@ -422,7 +437,7 @@ export class FolderSync {
     const cursor = journal.folder(folder).cursor;
     const decisions: { record: PathRecord; action: Action }[] = [];
     for (const path of this.dirty) {
-      if (this.busy.has(path)) continue;
+      if (this.busy.has(path) || this.committingPaths.has(path)) continue;
       const quiet = this.quietUntil.get(path);
       if (quiet !== undefined) {
         if (quiet > cursor) continue;
@@ -451,7 +466,7 @@ export class FolderSync {
     // Each path is decided again right before acting: an earlier action in this pass (a
     // directory renamed into place, say) may have changed its record.
     for (const path of [...ordered, ...deletesLast]) {
-      if (this.busy.has(path)) continue;
+      if (this.busy.has(path) || this.committingPaths.has(path)) continue;
       const record = journal.get(folder, path) ?? { path };
       await this.act(record, decide(record.remote, record.local, record.synced));
     }
@@ -591,7 +606,8 @@ export class FolderSync {
 
   private commitLocal(record: PathRecord): void {
     const { path, local, remote } = record;
-    const baseRev = remote?.rev ?? 0;
+    // The newest revision known for the path; none when the server does not have it.
+    const baseRev = remote ? Math.max(remote.rev, record.synced?.rev ?? 0) : 0;
     if (!local) {
       if (remote && !remote.deleted) {
         this.enqueue({ op: { op: 'delete', path, baseRev }, id: null, touches: [path] });
@@ -656,6 +672,15 @@ export class FolderSync {
 
   private enqueue(item: QueuedOp): void {
     this.commitQueue.push(item);
+    for (const p of item.touches) this.committingPaths.add(p);
+  }
+
+  /** The op's answer is in (or it was dropped): its paths may be planned again. */
+  private settle(item: QueuedOp): void {
+    for (const p of item.touches) {
+      this.committingPaths.delete(p);
+      this.dirty.add(p);
+    }
   }
 
   /** Sends queued ops as commits, a batch at a time, and records what came back. */
@@ -666,7 +691,7 @@ export class FolderSync {
         await this.commitBatch(batch);
       }
       // Ops left behind by a lost connection are planned again from fresh state.
-      for (const item of this.commitQueue.splice(0)) for (const p of item.touches) this.dirty.add(p);
+      for (const item of this.commitQueue.splice(0)) this.settle(item);
     });
   }
 
@@ -677,7 +702,7 @@ export class FolderSync {
     try {
       answer = await this.d.conn.request({ type: 'commit', folder: this.remoteId!, ops: batch.map((b) => b.op) });
     } catch (err) {
-      for (const item of batch) for (const p of item.touches) this.dirty.add(p);
+      for (const item of batch) this.settle(item);
       if (this.stopped) return;
       if (err instanceof RequestFailed) {
         this.d.log.warn({ err, folder: this.d.name }, 'commit refused');
@@ -687,7 +712,7 @@ export class FolderSync {
     }
     if (answer.type === 'need') {
       // A chunk went missing on the server between upload and commit: plan again.
-      for (const item of batch) for (const p of item.touches) this.dirty.add(p);
+      for (const item of batch) this.settle(item);
       this.schedule(RETRY_MS);
       return;
     }
@@ -702,10 +727,9 @@ export class FolderSync {
         } else {
           journal.clearRemote(folder, result.path);
         }
-        for (const p of [...item.touches, result.path]) {
-          this.dirty.add(p);
-          this.quietUntil.set(p, answer.rev);
-        }
+        for (const p of [...item.touches, result.path]) this.quietUntil.set(p, answer.rev);
+        this.settle(item);
+        this.dirty.add(result.path);
       });
     });
     this.noteSynced();
@@ -959,7 +983,7 @@ export class FolderSync {
       return this.setPhase('error');
     }
     this.message = this.held ? this.issues.get('mass-delete')?.message ?? null : null;
-    const working = this.running || this.busy.size > 0 || this.commitQueue.length > 0 || this.toScan.size > 0;
+    const working = this.running || this.busy.size > 0 || this.committingPaths.size > 0 || this.toScan.size > 0;
     const waiting = [...this.dirty].some((p) => !this.quietUntil.has(p));
     this.setPhase(working || (waiting && this.d.conn.connected && this.caughtUp) ? 'syncing' : 'idle');
   }

@@ -74,11 +74,15 @@ export function decide(remote: Entry | undefined, local: LocalState | undefined,
   const idR = remoteIdentity(remote);
   const idS = synced?.id ?? null;
   const localChanged = idL !== idS;
-  const remoteChanged = (remote?.rev ?? 0) !== (synced?.rev ?? 0);
+  // A remote entry older than the base is a stale view (our own commit has not come back
+  // through the feed yet), not a change. No remote entry at all, where there was a base,
+  // means the server lacks the path (it was reset or restored): that is a change too.
+  const remoteChanged = remote ? remote.rev > (synced?.rev ?? 0) : (synced?.rev ?? 0) > 0;
   if (!localChanged && !remoteChanged) return 'none';
   if (idL === idR) return 'record';
   if (!remoteChanged) return 'commit';
-  if (!localChanged) return 'apply';
+  // What the server lacks is uploaded again, never read as a deletion.
+  if (!localChanged) return remote ? 'apply' : 'commit';
   // Both changed, to different things.
   if (idL === null) return 'apply'; // deleted here, edited there: the edit wins
   if (idR === null) return 'commit'; // edited here, deleted there: the edit wins
