@@ -1,11 +1,13 @@
 /** Real sync clients for tests: the engine in-process, or `ferry sync` as a process, on temp folders. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomFill } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
+import type { EngineState } from '../../src/shared/bridge.js';
 import { FERRY_BIN, tempDir } from './server.js';
 
 export interface TestClient {
@@ -128,6 +130,8 @@ export interface SpawnedClient {
   stateDir: string;
   logs: string[];
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** What the process wrote to stderr so far (spawnSyncWith only). */
+  stderr?: () => string;
 }
 
 /** `ferry sync` as a child process; resolves once it runs. */
@@ -149,6 +153,75 @@ export async function spawnClient(server: string, token: string, folder: string,
     root,
     stateDir,
     logs,
+    stop: async (signal = 'SIGTERM') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+// ---- added for the transfer, resilience, guard and CLI tests --------------------------
+
+/** Writes `size` random bytes to `file` through a stream, a block at a time; returns the SHA-256. */
+export async function writeRandomFile(file: string, size: number, block = 1024 * 1024): Promise<string> {
+  const hash = createHash('sha256');
+  const out = createWriteStream(file);
+  const done = new Promise<void>((resolve, reject) => {
+    out.once('error', reject);
+    out.once('finish', () => resolve());
+  });
+  for (let written = 0; written < size; ) {
+    const n = Math.min(block, size - written);
+    const buf = await new Promise<Buffer>((resolve, reject) => randomFill(Buffer.allocUnsafe(n), (err, b) => (err ? reject(err) : resolve(b))));
+    hash.update(buf);
+    written += n;
+    if (!out.write(buf)) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  out.end();
+  await done;
+  return hash.digest('hex');
+}
+
+/** SHA-256 of a file, streamed. */
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** The state of a running `ferry sync`, read through its local control endpoint. */
+export async function controlState(stateDir: string): Promise<EngineState> {
+  const info = JSON.parse(await readFile(join(stateDir, 'control.json'), 'utf8')) as { url: string; key: string };
+  const res = await fetch(`${info.url}/v1/state`, { headers: { authorization: `Bearer ${info.key}` } });
+  if (!res.ok) throw new Error(`control endpoint answered HTTP ${res.status}`);
+  return (await res.json()) as EngineState;
+}
+
+/** Whether an engine state shows every folder idle with nothing pending or in flight. */
+export function isIdle(s: EngineState): boolean {
+  return s.connection.status === 'connected' && s.folders.every((f) => f.phase === 'idle' && f.pending === 0) && s.transfers.items.length === 0;
+}
+
+/** `ferry sync` as a child process with exactly these arguments (after `sync`); resolves once it runs. */
+export async function spawnSyncWith(args: string[], root: string, stateDir: string, env: NodeJS.ProcessEnv = {}): Promise<SpawnedClient> {
+  const proc = spawn(process.execPath, [FERRY_BIN, 'sync', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const logs: string[] = [];
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      logs.push(line);
+      if (line.includes('"ferry sync running"')) resolve();
+    });
+    proc.once('exit', (code) => reject(new Error(`ferry sync exited with ${code}: ${logs.join('\n')}\n${stderr}`)));
+  });
+  return {
+    proc,
+    root,
+    stateDir,
+    logs,
+    stderr: () => stderr,
     stop: async (signal = 'SIGTERM') => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       return exited;

@@ -37,6 +37,7 @@ export class IgnoreRules {
 
   /** Whether `path` (relative, '/'-separated) is left out; `isDir` matters for `dir/` patterns. */
   ignores(path: string, isDir: boolean): boolean {
+    if (path === '') return false; // the folder root itself
     if (path === RESERVED_DIR || path.startsWith(RESERVED_DIR + '/')) return true;
     if (path === IGNORE_FILE) return false;
     return this.matcher.ignores(isDir ? path + '/' : path);

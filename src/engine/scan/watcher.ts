@@ -41,7 +41,8 @@ export class Watcher {
       const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
       if (!watched || !name) return;
       const abs = watched.endsWith(sep + name) ? watched : join(watched, name);
-      if (!this.ignored(toRel(abs))) report(abs);
+      const rel = toRel(abs);
+      if (rel !== '' && !rel.startsWith('..') && !this.ignored(rel)) report(abs);
     });
     return new Promise((resolve, reject) => {
       this.watcher!.once('ready', () => resolve());

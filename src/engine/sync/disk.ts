@@ -46,6 +46,18 @@ export class FolderDisk {
     await mkdir(this.stagingDir, { recursive: true });
   }
 
+  /**
+   * Makes `.ferry/staging` if it went missing, but never the folder root itself: writing into
+   * a root that vanished (an unmounted disk) would hide the problem.
+   */
+  private async ensureStaging(): Promise<void> {
+    for (const dir of [join(this.root, RESERVED_DIR), this.stagingDir]) {
+      await mkdir(dir).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+    }
+  }
+
   async stat(rel: string): Promise<Stats | undefined> {
     try {
       return await lstat(this.path(rel));
@@ -83,7 +95,7 @@ export class FolderDisk {
    */
   async writeFile(entry: Entry, known: LocalFile | undefined, source: ChunkSource): Promise<Stats> {
     const staging = join(this.stagingDir, `${randomBytes(8).toString('hex')}.part`);
-    await mkdir(this.stagingDir, { recursive: true });
+    await this.ensureStaging();
     const handle = await open(staging, 'wx', 0o600);
     try {
       const whole = createHash('sha256');
@@ -128,7 +140,7 @@ export class FolderDisk {
     await this.ensureParents(entry.path);
     // A link is made beside the target and renamed over it, like a file.
     const staging = join(this.stagingDir, `${randomBytes(8).toString('hex')}.link`);
-    await mkdir(this.stagingDir, { recursive: true });
+    await this.ensureStaging();
     await symlink(entry.target, staging);
     try {
       const st = await this.expectUnchanged(entry.path, known);

@@ -373,6 +373,8 @@ export class FolderSync {
   }
 
   private async scan(): Promise<void> {
+    if (this.issues.has('root')) this.scanEverything = true; // back after missing: look at everything
+    await this.scanner.checkRoot();
     if (!this.scanEverything && this.toScan.size === 0) return;
     const journal = this.d.journal;
     const folder = this.d.folderId;
@@ -449,8 +451,9 @@ export class FolderSync {
       decisions.push({ record, action: decide(record.remote, record.local, record.synced) });
     }
     if (decisions.length === 0) return;
-    const allowed = this.guardMassDelete(decisions);
-    const moves = this.planMoves(allowed);
+    // Moves first: a renamed tree is not a mass deletion.
+    const moves = this.planMoves(decisions);
+    const allowed = this.guardMassDelete(decisions.filter((x) => !moves.has(x.record.path)));
 
     // Parents before children when creating, children before parents when deleting.
     allowed.sort((a, b) => depth(a.record.path) - depth(b.record.path));
@@ -478,7 +481,11 @@ export class FolderSync {
    */
   private guardMassDelete(decisions: { record: PathRecord; action: Action }[]) {
     const localDeletes = decisions.filter((x) => x.action === 'commit' && !x.record.local && x.record.synced?.id);
-    const remoteDeletes = decisions.filter((x) => x.action === 'apply' && x.record.remote?.deleted && x.record.local);
+    // Paths another device moved away are not deletions either.
+    const movedAway = decisions.map((x) => x.record.remote?.movedFrom).filter((p): p is string => p !== undefined);
+    const remoteDeletes = decisions.filter(
+      (x) => x.action === 'apply' && x.record.remote?.deleted && x.record.local && !movedAway.some((m) => isSameOrInside(x.record.path, m)),
+    );
     const { max, fraction, floor } = this.d.options.massDelete;
     const synced = this.d.journal.countSynced(this.d.folderId);
     const tooMany = (n: number) => n > max || (n >= floor && n > synced * fraction);
@@ -524,7 +531,7 @@ export class FolderSync {
         // and "deleted there" into "this device has it" (upload again).
         const rec = this.d.journal.get(this.d.folderId, p);
         if (direction === 'local') this.d.journal.setSynced(this.d.folderId, p, undefined);
-        else if (rec?.remote) this.d.journal.setSynced(this.d.folderId, p, { rev: rec.remote.rev, id: identity(rec.local) });
+        else if (rec?.remote) this.d.journal.setSynced(this.d.folderId, p, { rev: rec.remote.rev, id: null });
         this.dirty.add(p);
       }
     });

@@ -151,7 +151,9 @@ export class SqliteJournalStore implements JournalStore {
   }
 
   async revokeDevice(deviceId: number): Promise<boolean> {
-    return this.s.revokeDevice.run(Date.now(), deviceId).changes > 0;
+    const revoked = this.s.revokeDevice.run(Date.now(), deviceId).changes > 0;
+    if (revoked) this.changedHere();
+    return revoked;
   }
 
   async touchDevice(deviceId: number, time: number): Promise<void> {
@@ -183,6 +185,15 @@ export class SqliteJournalStore implements JournalStore {
   async setMember(folderId: number, userId: number, role: Role | null): Promise<void> {
     if (role === null) this.s.deleteMember.run(folderId, userId);
     else this.s.upsertMember.run(folderId, userId, role);
+    this.changedHere();
+  }
+
+  /**
+   * Access changed through this connection (an embedded server's own admin calls): tell the
+   * listeners as if another process had done it, since data_version only counts others.
+   */
+  private changedHere(): void {
+    if (this.listeners.size > 0) setImmediate(() => this.listeners.forEach((l) => l()));
   }
 
   async listFolders(): Promise<Folder[]> {

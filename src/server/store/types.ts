@@ -99,7 +99,7 @@ export interface JournalStore {
    */
   collectGarbage(cutoff: number, uploadCutoff: number): Promise<string[]>;
 
-  /** Calls back when another process changed the store (an admin command, say). */
+  /** Calls back when access changed outside the sync sessions: an admin command in another process, or an admin call in this one. */
   onExternalChange(listener: () => void): () => void;
   backup(file: string): Promise<void>;
   close(): void;
