@@ -25,6 +25,7 @@ import { conflictName } from './conflict-name.js';
 import { FolderDisk, HashMismatch, TargetChanged } from './disk.js';
 import { caseKey, foldsCase, portabilityProblem, type Platform } from './portability.js';
 import type { Progress } from './progress.js';
+import { Slots } from './slots.js';
 import { decide, identity, remoteIdentity, type Action, type Identity } from './reconcile.js';
 
 export interface FolderSyncOptions {
@@ -33,8 +34,10 @@ export interface FolderSyncOptions {
   rescanMs: number;
   /** Quiet time after a watcher event before the path is scanned. */
   settleMs: number;
-  /** Files transferred at once. */
+  /** Large files transferred at once. */
   transfers: number;
+  /** Small files (one chunk) transferred at once: their cost is round trips and flushes, not bandwidth. */
+  smallTransfers: number;
   /** Deletions held for confirmation: more than `max`, or more than `fraction` of the folder (and at least `floor`). */
   massDelete: { max: number; fraction: number; floor: number };
   watch: boolean;
@@ -45,6 +48,7 @@ export const DEFAULT_FOLDER_OPTIONS: FolderSyncOptions = {
   rescanMs: 3600_000,
   settleMs: 20,
   transfers: 4,
+  smallTransfers: 32,
   massDelete: { max: 1000, fraction: 0.5, floor: 10 },
   watch: true,
 };
@@ -81,6 +85,8 @@ interface QueuedOp {
 }
 
 const RETRY_MS = 2000;
+/** A file this small is one chunk (the chunker's minimum): it takes a small-transfer slot. */
+const SMALL_FILE_BYTES = 256 * 1024;
 /** Chunks of one file uploading at once. */
 const UPLOAD_WINDOW = 4;
 
@@ -118,11 +124,14 @@ export class FolderSync {
   private again = false;
   private timer: NodeJS.Timeout | undefined;
   private rescanTimer: NodeJS.Timeout | undefined;
-  private activeTransfers = 0;
+  private readonly largeSlots: Slots;
+  private readonly smallSlots: Slots;
   private committing: Promise<void> = Promise.resolve();
 
   constructor(private readonly d: FolderSyncDeps) {
     this.disk = new FolderDisk(d.root);
+    this.largeSlots = new Slots(d.options.transfers);
+    this.smallSlots = new Slots(d.options.smallTransfers);
     this.scanner = new Scanner(d.root, d.hashes, () => this.rules);
   }
 
@@ -183,9 +192,9 @@ export class FolderSync {
 
   /** Resolves once the pass, the transfers and the commits in flight have ended. */
   async drained(): Promise<void> {
-    while (this.running || this.activeTransfers > 0) {
+    while (this.running || this.largeSlots.active + this.smallSlots.active > 0) {
       await this.running;
-      if (this.activeTransfers > 0) await new Promise((r) => setTimeout(r, 10));
+      if (this.largeSlots.active + this.smallSlots.active > 0) await new Promise((r) => setTimeout(r, 10));
     }
     await this.committing;
   }
@@ -634,7 +643,7 @@ export class FolderSync {
       return;
     }
     this.busy.add(path);
-    void this.transfer(path, () => this.upload(record as PathRecord & { local: LocalFile }, baseRev));
+    void this.transfer(path, local.size, () => this.upload(record as PathRecord & { local: LocalFile }, baseRev));
   }
 
   /** Sends the chunks the server lacks, then queues the put. */
@@ -790,7 +799,7 @@ export class FolderSync {
     }
     if (remote.kind === 'file') {
       this.busy.add(path);
-      void this.transfer(path, () => this.download(remote, local));
+      void this.transfer(path, remote.size, () => this.download(remote, local));
       return;
     }
     const st = remote.kind === 'dir' ? await this.disk.makeDir(remote, local) : await this.disk.makeSymlink(remote, local);
@@ -941,16 +950,16 @@ export class FolderSync {
   // ---- helpers ------------------------------------------------------------------------
 
   /** Runs a transfer in one of a few slots; the path is planned again when it ends. */
-  private async transfer(path: string, work: () => Promise<void>): Promise<void> {
-    while (this.activeTransfers >= this.d.options.transfers) await new Promise((r) => setTimeout(r, 10));
-    this.activeTransfers += 1;
+  private async transfer(path: string, size: number, work: () => Promise<void>): Promise<void> {
+    const slots = size <= SMALL_FILE_BYTES ? this.smallSlots : this.largeSlots;
+    await slots.acquire();
     this.d.events.changed();
     try {
       await work();
     } catch (err) {
       this.onActError(path, err);
     } finally {
-      this.activeTransfers -= 1;
+      slots.release();
       this.busy.delete(path);
       this.dirty.add(path);
       if (!this.stopped) {

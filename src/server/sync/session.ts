@@ -41,7 +41,7 @@ interface PartialChunk {
 const HELLO_TIMEOUT_MS = 10_000;
 const OUTBOX_HIGH_WATER = 4 * 1024 * 1024;
 /** Chunk writes in flight before the socket stops reading, pushing back on the uploader. */
-const MAX_PENDING_WRITES = 8;
+const MAX_PENDING_WRITES = 32;
 /** Chunk bytes being assembled at once; uploads beyond it are refused as busy. */
 const MAX_PARTIAL_BYTES = 64 * 1024 * 1024;
 const MAX_QUEUED_DOWNLOADS = 4096;
