@@ -1,6 +1,6 @@
 /** `ferry login`, `ferry sync` and `ferry status`: the headless client. */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { EngineState } from '../shared/bridge.js';
@@ -67,7 +67,8 @@ export async function sync(opts: SyncOptions): Promise<void> {
     if (!parsed.success) throw new CliError(`${opts.config} is not a valid config: ${parsed.error.issues[0]?.message ?? 'unreadable'}`);
     server ??= parsed.data.server;
     token ??= parsed.data.token;
-    folders = parsed.data.folders.map((f) => ({ name: f.name, root: resolve(f.dir) }));
+    // A leading ~ is the home directory, as a shell would read it.
+    folders = parsed.data.folders.map((f) => ({ name: f.name, root: resolve(f.dir.replace(/^~(?=$|[/\\])/, homedir())) }));
   } else {
     if (!opts.folder || !opts.dir) throw new CliError('name a folder pair with --folder NAME --dir PATH, or several with --config FILE');
     folders = [{ name: opts.folder, root: resolve(opts.dir) }];

@@ -169,3 +169,35 @@ describe('ferry login', () => {
     expect(sync.stderr).toMatch(/^ferry: no device token for .*run ferry login/);
   });
 });
+
+describe('ferry sync --config', () => {
+  it('syncs several folder pairs from one config file', async () => {
+    await (await import('../../src/server/admin.js')).createFolder(srv.store, 'Photos', 'alice');
+    const state = await dir('ferry-state-');
+    const docs = await dir('ferry-docs-');
+    const photos = await dir('ferry-photos-');
+    const config = join(state, 'ferry.json');
+    await writeFile(config, JSON.stringify({ server: srv.url, token, folders: [{ name: 'Docs', dir: docs }, { name: 'Photos', dir: photos }] }));
+    const p = await spawnSyncWith(['--config', config, '--state', state], docs, state);
+    spawned.push(p);
+    const otherDocs = await startClient(srv.url, token, 'Docs');
+    const otherPhotos = await startClient(srv.url, token, 'Photos');
+    clients.push(otherDocs, otherPhotos);
+    await writeFile(join(otherDocs.root, 'doc.txt'), 'a document');
+    await writeFile(join(otherPhotos.root, 'pic.jpg'), 'a picture');
+    await eventually(async () => Object.keys(await treeOf(docs)).includes('doc.txt') && Object.keys(await treeOf(photos)).includes('pic.jpg'), 15_000);
+    expect(Object.keys(await treeOf(docs))).toEqual(['doc.txt']);
+    expect(Object.keys(await treeOf(photos))).toEqual(['pic.jpg']);
+    const state2 = await controlState(state);
+    expect(state2.folders.map((f) => f.name).sort()).toEqual(['Docs', 'Photos']);
+  });
+
+  it('refuses a config that is not one, with a clear message', async () => {
+    const state = await dir('ferry-state-');
+    const config = join(state, 'bad.json');
+    await writeFile(config, JSON.stringify({ folders: [] }));
+    const r = await runFerry(['sync', '--config', config, '--state', state]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^ferry: .*bad\.json is not a valid config/m);
+  });
+});
