@@ -6,7 +6,7 @@
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
-import { checkPath } from '../../shared/paths.js';
+import { checkPath, parentPath } from '../../shared/paths.js';
 import type { HashPool } from '../content/hash-pool.js';
 import type { LocalFile } from '../journal/local-journal.js';
 import type { IgnoreRules } from './ignore-rules.js';
@@ -22,6 +22,13 @@ export interface ScanResult {
   /** Files that changed while being read; look again later. */
   unsettled: string[];
   issues: ScanIssue[];
+}
+
+/** Whether `path` or one of its ancestors was found present by a shallow look. */
+function withinPresent(path: string, present: Set<string>): boolean {
+  if (present.size === 0) return false;
+  for (let p = path; p !== ''; p = parentPath(p)) if (present.has(p)) return true;
+  return false;
 }
 
 export class RootMissing extends Error {
@@ -62,6 +69,8 @@ export class Scanner {
     await this.checkRoot();
     const result: ScanResult = { changed: new Map(), unsettled: [], issues: [] };
     const seen = new Set<string>();
+    /** Known paths found still present by a shallow look: they and what they hold count as seen. */
+    const present = new Set<string>();
     const rules = this.rules();
     const visit = async (path: string, st: Stats): Promise<void> => {
       seen.add(path);
@@ -73,7 +82,8 @@ export class Scanner {
       await this.examine(path, st, known(path), result);
       if (isDir) await walk(path);
     };
-    const walk = async (dir: string): Promise<void> => {
+    /** Lists a directory and visits its entries; with `shallow`, known entries are only noted as present. */
+    const walk = async (dir: string, shallow = false): Promise<void> => {
       let names: string[];
       try {
         names = await readdir(dir === '' ? this.root : this.diskPath(dir));
@@ -86,6 +96,10 @@ export class Scanner {
         const check = checkPath(path);
         if (!check.ok) {
           if (!rules.ignores(path, false)) result.issues.push({ path, message: `not synced: ${check.reason}` });
+          continue;
+        }
+        if (shallow && known(path)) {
+          present.add(path);
           continue;
         }
         let st: Stats;
@@ -108,11 +122,21 @@ export class Scanner {
         } catch {
           st = undefined;
         }
-        if (st) await visit(path, st);
+        if (!st) continue;
+        if (st.isDirectory() && known(path)?.kind === 'dir' && !rules.ignores(path, true)) {
+          // An event on a known directory means something was added or removed in it;
+          // what changed inside an existing entry comes with that entry's own event (and
+          // the periodic full rescan). So list it, and look closely only at what is new.
+          seen.add(path);
+          await walk(path, true);
+        } else {
+          await visit(path, st);
+        }
       }
     }
     for (const path of knownPaths) {
-      if (!seen.has(path) && known(path) !== undefined) result.changed.set(path, undefined);
+      if (seen.has(path) || known(path) === undefined || withinPresent(path, present)) continue;
+      result.changed.set(path, undefined);
     }
     return result;
   }

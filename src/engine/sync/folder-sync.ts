@@ -496,6 +496,8 @@ export class FolderSync {
       (x) => x.action === 'apply' && x.record.remote?.deleted && x.record.local && !movedAway.some((m) => isSameOrInside(x.record.path, m)),
     );
     const { max, fraction, floor } = this.d.options.massDelete;
+    const heldBefore = this.held?.paths.size ?? 0;
+    if (localDeletes.length + remoteDeletes.length + heldBefore < floor && !this.confirmedDeletes) return decisions;
     const synced = this.d.journal.countSynced(this.d.folderId);
     const tooMany = (n: number) => n > max || (n >= floor && n > synced * fraction);
     let held: typeof decisions = [];
