@@ -1,34 +1,12 @@
 /** The rules that keep a download from ever overwriting what the user is doing. */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { converged, sha256File, stagingLeftovers, startClient, writeRandomFile, type TestClient } from '../helpers/engine.js';
-import { eventually, removeDir, seedUser, startServer, type TestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { converged, engineTestBed, sha256File, stagingLeftovers, writeRandomFile } from '../helpers/engine.js';
+import { eventually } from '../helpers/server.js';
 
-let srv: TestServer;
-let token: string;
-let clients: TestClient[] = [];
-
-beforeEach(async () => {
-  srv = await startServer();
-  ({ token } = await seedUser(srv.store, 'alice', 'Docs'));
-});
-afterEach(async () => {
-  await Promise.all(clients.map((c) => c.stop()));
-  for (const c of clients) {
-    await removeDir(c.root);
-    await removeDir(c.stateDir);
-  }
-  clients = [];
-  await srv.close();
-  await removeDir(srv.dataDir);
-});
-
-async function client(): Promise<TestClient> {
-  const c = await startClient(srv.url, token, 'Docs');
-  clients.push(c);
-  return c;
-}
+const bed = engineTestBed();
+const client = () => bed.client();
 
 describe('applying remote changes', () => {
   it('keeps a local edit made while a download of the same file is in flight (conflict, not overwrite)', async () => {

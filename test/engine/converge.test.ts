@@ -1,33 +1,10 @@
 import { chmod, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { converged, stagingLeftovers, startClient, treeOf, type TestClient } from '../helpers/engine.js';
-import { removeDir, seedUser, startServer, type TestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { converged, engineTestBed, stagingLeftovers, treeOf } from '../helpers/engine.js';
 
-let srv: TestServer;
-let token: string;
-let clients: TestClient[] = [];
-
-beforeEach(async () => {
-  srv = await startServer();
-  ({ token } = await seedUser(srv.store, 'alice', 'Docs'));
-});
-afterEach(async () => {
-  await Promise.all(clients.map((c) => c.stop()));
-  for (const c of clients) {
-    await removeDir(c.root);
-    await removeDir(c.stateDir);
-  }
-  clients = [];
-  await srv.close();
-  await removeDir(srv.dataDir);
-});
-
-async function client(): Promise<TestClient> {
-  const c = await startClient(srv.url, token, 'Docs');
-  clients.push(c);
-  return c;
-}
+const bed = engineTestBed();
+const client = () => bed.client();
 
 describe('two and three clients converge', () => {
   it('creates, modifies and deletes files and nested directories, empty ones too', async () => {
@@ -108,13 +85,12 @@ describe('two and three clients converge', () => {
     await writeFile(join(a.root, 'both.txt'), 'from a');
     await writeFile(join(a.root, 'same.txt'), 'same');
     await converged([a]);
-    const root = join(srv.dataDir, '..', `b-${Date.now()}`);
+    const root = join(bed.srv.dataDir, '..', `b-${Date.now()}`);
     await mkdir(root);
     await writeFile(join(root, 'only-b.txt'), 'b');
     await writeFile(join(root, 'both.txt'), 'from b');
     await writeFile(join(root, 'same.txt'), 'same');
-    const b = await startClient(srv.url, token, 'Docs', { root });
-    clients.push(b);
+    const b = await bed.client({ root });
     const tree = await converged([a, b]);
     const names = Object.keys(tree);
     expect(names).toEqual(expect.arrayContaining(['only-a.txt', 'only-b.txt', 'both.txt', 'same.txt']));
@@ -128,12 +104,11 @@ describe('two and three clients converge', () => {
     await writeFile(join(a.root, 'f.txt'), 'one');
     await converged([a, b]);
     await b.stop();
-    clients = clients.filter((c) => c !== b);
+    bed.clients = bed.clients.filter((c) => c !== b);
     await writeFile(join(b.root, 'offline.txt'), 'made while stopped');
     await writeFile(join(a.root, 'f.txt'), 'two');
     await converged([a]);
-    const b2 = await startClient(srv.url, token, 'Docs', { root: b.root, stateDir: b.stateDir });
-    clients.push(b2);
+    const b2 = await bed.client({ root: b.root, stateDir: b.stateDir });
     const tree = await converged([a, b2]);
     expect(Object.keys(tree).sort()).toEqual(['f.txt', 'offline.txt']);
     expect(await readFile(join(b2.root, 'f.txt'), 'utf8')).toBe('two');

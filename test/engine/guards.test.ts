@@ -5,41 +5,19 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EngineState } from '../../src/shared/bridge.js';
-import { converged, isIdle, stagingLeftovers, startClient, treeOf, type TestClient } from '../helpers/engine.js';
-import { eventually, removeDir, seedUser, startServer, type TestServer } from '../helpers/server.js';
+import { converged, engineTestBed, isIdle, stagingLeftovers, type TestClient, treeOf } from '../helpers/engine.js';
+import { eventually } from '../helpers/server.js';
 
 const MiB = 1024 * 1024;
 
-let srv: TestServer;
-let token: string;
-let clients: TestClient[] = [];
-
-beforeEach(async () => {
-  srv = await startServer();
-  ({ token } = await seedUser(srv.store, 'alice', 'Docs'));
-});
-afterEach(async () => {
-  await Promise.all(clients.map((c) => c.stop()));
-  for (const c of clients) {
-    await removeDir(c.root);
-    await removeDir(c.stateDir);
-  }
-  clients = [];
-  await srv.close();
-  await removeDir(srv.dataDir);
-});
-
-async function client(): Promise<TestClient> {
-  const c = await startClient(srv.url, token, 'Docs');
-  clients.push(c);
-  return c;
-}
+const bed = engineTestBed();
+const client = () => bed.client();
 
 const names = (n: number) => Array.from({ length: n }, (_, i) => `file-${String(i).padStart(2, '0')}.txt`);
 
-/** Two clients sharing `n` synced files at the top of the folder. */
+/** Two bed.clients sharing `n` synced files at the top of the folder. */
 async function twoWithFiles(n: number): Promise<[TestClient, TestClient, string[]]> {
   const [a, b] = [await client(), await client()];
   const files = names(n);
@@ -58,19 +36,19 @@ describe('the mass-delete guard', () => {
   it('holds a deletion of more than half the folder until confirmed; the other device holds what the server sends until it confirms too', async () => {
     const [a, b, files] = await twoWithFiles(24);
     const doomed = files.slice(0, 16);
-    const revisions = srv.server.ctx.metrics.revisions;
+    const revisions = bed.srv.server.ctx.metrics.revisions;
     await Promise.all(doomed.map((f) => rm(join(a.root, f))));
 
     const issue = await massDeleteIssue(a);
     expect(issue).toMatchObject({ kind: 'mass-delete', folder: (await a.engine.getState()).folders[0]!.id, count: 16 });
     // Held: nothing reached the server or the other device, however long we wait.
     await new Promise((r) => setTimeout(r, 1000));
-    expect(srv.server.ctx.metrics.revisions).toBe(revisions);
+    expect(bed.srv.server.ctx.metrics.revisions).toBe(revisions);
     expect(await fileNames(b.root)).toEqual(files);
     expect((await a.engine.getState()).issues.filter((i) => i.kind === 'mass-delete')).toHaveLength(1);
 
     await a.engine.confirmDeletes(issue.folder);
-    await eventually(() => srv.server.ctx.metrics.revisions === revisions + 16, 10_000, 'the deletions to be committed');
+    await eventually(() => bed.srv.server.ctx.metrics.revisions === revisions + 16, 10_000, 'the deletions to be committed');
     await eventually(async () => (await a.engine.getState()).issues.length === 0 && isIdle(await a.engine.getState()), 5000, 'a to clear its issue');
 
     // The server now sends 16 deletions: the other device holds them in turn (docs/sync-engine.md:
@@ -154,7 +132,7 @@ describe('pause and resume', () => {
     const [a, b] = [await client(), await client()];
     await writeFile(join(a.root, 'seed.txt'), 'seed');
     await converged([a, b]);
-    const revisions = srv.server.ctx.metrics.revisions;
+    const revisions = bed.srv.server.ctx.metrics.revisions;
 
     await a.engine.pause();
     expect((await a.engine.getState()).paused).toBe(true);
@@ -167,7 +145,7 @@ describe('pause and resume', () => {
     await new Promise((r) => setTimeout(r, 1000));
 
     // Nothing went up from a, nothing came down to a.
-    expect(srv.server.ctx.metrics.revisions).toBe(revisions + 1);
+    expect(bed.srv.server.ctx.metrics.revisions).toBe(revisions + 1);
     expect(Object.keys(await treeOf(b.root)).sort()).toEqual(['from-b.txt', 'seed.txt']);
     expect(await readFile(join(b.root, 'seed.txt'), 'utf8')).toBe('seed');
     expect(Object.keys(await treeOf(a.root)).sort()).toEqual(['made-while-paused', 'made-while-paused/one.txt', 'seed.txt']);
@@ -188,7 +166,7 @@ describe('bandwidth limits', () => {
     expect((await a.engine.getState()).limits).toEqual({ upBytesPerSecond: 1 * MiB, downBytesPerSecond: null });
     const started = Date.now();
     await writeFile(join(a.root, 'three.bin'), randomBytes(3 * MiB));
-    await eventually(() => srv.server.ctx.metrics.revisions >= 1, 30_000, 'the upload to commit');
+    await eventually(() => bed.srv.server.ctx.metrics.revisions >= 1, 30_000, 'the upload to commit');
     const took = Date.now() - started;
     expect(took).toBeGreaterThanOrEqual(2000);
     await converged([a, b], 30_000);
@@ -199,7 +177,7 @@ describe('bandwidth limits', () => {
     await b.engine.setBandwidthLimits({ upBytesPerSecond: null, downBytesPerSecond: 1 * MiB });
     // (A second's worth may be saved up before the download starts, hence 4 MiB.)
     await writeFile(join(a.root, 'four.bin'), randomBytes(4 * MiB));
-    await eventually(() => srv.server.ctx.metrics.revisions >= 1, 30_000, 'the upload to commit');
+    await eventually(() => bed.srv.server.ctx.metrics.revisions >= 1, 30_000, 'the upload to commit');
     const started = Date.now();
     await converged([a, b], 30_000);
     expect(Date.now() - started).toBeGreaterThanOrEqual(2000);

@@ -8,42 +8,17 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { converged, isIdle, sha256File, stagingLeftovers, startClient, writeRandomFile, type TestClient } from '../helpers/engine.js';
-import { eventually, removeDir, seedUser, startServer, tempDir, type TestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { converged, engineTestBed, isIdle, sha256File, stagingLeftovers, type TestClient, writeRandomFile } from '../helpers/engine.js';
+import { eventually } from '../helpers/server.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-let srv: TestServer;
-let token: string;
-let clients: TestClient[] = [];
-let scratch: string[] = [];
+const bed = engineTestBed();
+const client = () => bed.client();
 
-beforeEach(async () => {
-  srv = await startServer();
-  ({ token } = await seedUser(srv.store, 'alice', 'Docs'));
-});
-afterEach(async () => {
-  await Promise.all(clients.map((c) => c.stop()));
-  for (const c of clients) {
-    await removeDir(c.root);
-    await removeDir(c.stateDir);
-  }
-  for (const d of scratch) await removeDir(d);
-  clients = [];
-  scratch = [];
-  await srv.close();
-  await removeDir(srv.dataDir);
-});
-
-async function client(): Promise<TestClient> {
-  const c = await startClient(srv.url, token, 'Docs');
-  clients.push(c);
-  return c;
-}
-
-const metrics = () => ({ ...srv.server.ctx.metrics });
+const metrics = () => ({ ...bed.srv.server.ctx.metrics });
 
 /** Waits cheaply until every client's folder holds `files` files and every engine is idle. */
 async function filesOn(all: TestClient[], files: number, timeoutMs: number): Promise<void> {
@@ -145,8 +120,7 @@ describe('transfers', () => {
   it('syncs a 200 MiB file of random content byte-exact', async () => {
     const [a, b] = [await client(), await client()];
     const size = 200 * MiB;
-    const out = await tempDir('ferry-big-');
-    scratch.push(out);
+    const out = await bed.scratch('ferry-big-');
     // Written outside the folder, then moved in: the engine sees one finished file.
     const want = await writeRandomFile(join(out, 'big.bin'), size);
     await rename(join(out, 'big.bin'), join(a.root, 'big.bin'));
@@ -166,8 +140,7 @@ describe('transfers', () => {
   it('sends only the changed chunks of an overwrite in the middle and of an insertion near the start; the receiver reuses its own chunks', async () => {
     const [a, b] = [await client(), await client()];
     const size = 64 * MiB;
-    const out = await tempDir('ferry-delta-');
-    scratch.push(out);
+    const out = await bed.scratch('ferry-delta-');
     await writeRandomFile(join(out, 'v1.bin'), size);
     await copyFile(join(out, 'v1.bin'), join(out, 'staged.bin'));
     await rename(join(out, 'staged.bin'), join(a.root, 'data.bin'));

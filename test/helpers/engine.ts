@@ -8,7 +8,8 @@ import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import type { EngineState } from '../../src/shared/bridge.js';
-import { FERRY_BIN, tempDir } from './server.js';
+import { afterEach, beforeEach } from 'vitest';
+import { FERRY_BIN, removeDir, seedUser, startServer, tempDir, type TestServer } from './server.js';
 
 export interface TestClient {
   engine: Engine;
@@ -227,4 +228,52 @@ export async function spawnSyncWith(args: string[], root: string, stateDir: stri
       return exited;
     },
   };
+}
+
+export interface EngineTestBed {
+  srv: TestServer;
+  /** A device token of user alice, who owns folder Docs. */
+  token: string;
+  clients: TestClient[];
+  /** An engine syncing Docs into a fresh temp folder (or `root`), stopped and removed after the test. */
+  client(options?: Parameters<typeof startClient>[3]): Promise<TestClient>;
+  /** A temp directory removed after the test. */
+  scratch(prefix?: string): Promise<string>;
+}
+
+/** Per test: a fresh in-process server with alice owning Docs; every client and scratch dir cleaned up after. */
+export function engineTestBed(): EngineTestBed {
+  let scratch: string[] = [];
+  const bed: EngineTestBed = {
+    srv: undefined as unknown as TestServer,
+    token: '',
+    clients: [],
+    async client(options = {}) {
+      const c = await startClient(bed.srv.url, bed.token, 'Docs', options);
+      bed.clients.push(c);
+      return c;
+    },
+    async scratch(prefix = 'ferry-scratch-') {
+      const d = await tempDir(prefix);
+      scratch.push(d);
+      return d;
+    },
+  };
+  beforeEach(async () => {
+    bed.srv = await startServer();
+    ({ token: bed.token } = await seedUser(bed.srv.store, 'alice', 'Docs'));
+  });
+  afterEach(async () => {
+    await Promise.all(bed.clients.map((c) => c.stop()));
+    for (const c of bed.clients) {
+      await removeDir(c.root);
+      await removeDir(c.stateDir);
+    }
+    for (const d of scratch) await removeDir(d);
+    bed.clients = [];
+    scratch = [];
+    await bed.srv.close();
+    await removeDir(bed.srv.dataDir);
+  });
+  return bed;
 }

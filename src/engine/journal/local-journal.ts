@@ -6,6 +6,7 @@
  */
 import Sqlite from 'better-sqlite3';
 import type { Database, Statement } from 'better-sqlite3';
+import type { Conflict } from '../../shared/bridge.js';
 import type { Entry } from '../../shared/protocol/messages.js';
 import type { ChunkList } from '../content/file-content.js';
 import type { Identity, LocalState, SyncedState } from '../sync/reconcile.js';
@@ -31,17 +32,8 @@ export interface FolderRow {
   cursor: number;
 }
 
-export interface ConflictRecord {
-  id: number;
-  folder: number;
-  path: string;
-  copy: string;
-  localDevice: string;
-  remoteDevice: string;
-  localSize: number;
-  remoteSize: number;
-  time: number;
-}
+/** A recorded conflict is what the bridge lists. */
+export type ConflictRecord = Conflict;
 
 interface EntryRow {
   path: string;

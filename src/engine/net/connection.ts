@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import WebSocket from 'ws';
+import type { ConnectionStatus } from '../../shared/bridge.js';
 import { Close, closeAction } from '../../shared/protocol/codes.js';
 import { decodeFrame, encodeFrame, FrameKind, type ChunkFrame } from '../../shared/protocol/frames.js';
 import { DEFAULT_LIMITS, type Limits } from '../../shared/protocol/limits.js';
@@ -18,13 +19,8 @@ import {
 } from '../../shared/protocol/messages.js';
 import { Outbox } from '../../shared/protocol/outbox.js';
 
-export type ConnectionState =
-  | { status: 'connecting'; attempt: number }
-  | { status: 'connected'; since: number }
-  | { status: 'offline'; reason: string; retryAt: number }
-  | { status: 'signed-out'; reason: string }
-  | { status: 'failed'; reason: string }
-  | { status: 'stopped' };
+/** The connection's state is what the bridge reports. */
+export type ConnectionState = ConnectionStatus;
 
 export interface ConnectionOptions {
   /** http(s)://host:port of the server. */
