@@ -43,10 +43,19 @@ export function machineInfo(loadAtStart: readonly number[]): string[] {
 
 /** The figures as aligned columns, then each row's note. */
 export function table(rows: readonly Row[]): string {
-  const cells = [['workload', 'figure', 'target', 'ok/miss'], ...rows.map((r) => [r.workload, r.figure, r.target, r.verdict])];
-  const widths = cells[0]!.map((_, col) => Math.max(...cells.map((row) => row[col]!.length)));
-  const line = (row: string[]): string => row.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd();
+  return grid(
+    ['workload', 'figure', 'target', 'ok/miss'],
+    rows.map((r) => [r.workload, r.figure, r.target, r.verdict]),
+    rows.map((r) => ({ label: r.workload, note: r.note })),
+  );
+}
+
+/** Cells as aligned columns under a header and a rule, then the notes that are given. */
+export function grid(header: readonly string[], rows: readonly (readonly string[])[], notes: readonly { label: string; note?: string | undefined }[] = []): string {
+  const cells = [header, ...rows];
+  const widths = header.map((_, col) => Math.max(...cells.map((row) => (row[col] ?? '').length)));
+  const line = (row: readonly string[]): string => row.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
-  const notes = rows.filter((r) => r.note).map((r) => `  ${r.workload}: ${r.note}`);
-  return [line(cells[0]!), rule, ...cells.slice(1).map(line), ...(notes.length ? ['', 'notes:', ...notes] : [])].join('\n');
+  const noted = notes.filter((n) => n.note).map((n) => `  ${n.label}: ${n.note}`);
+  return [line(header), rule, ...rows.map(line), ...(noted.length ? ['', 'notes:', ...noted] : [])].join('\n');
 }
