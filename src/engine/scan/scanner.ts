@@ -24,6 +24,17 @@ export interface ScanResult {
   issues: ScanIssue[];
 }
 
+/** Entries of one directory examined at once; subdirectories multiply it, the hash pool queues. */
+const SCAN_CONCURRENCY = 16;
+
+async function forEachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const runner = async (): Promise<void> => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, runner));
+}
+
 /** Whether `path` or one of its ancestors was found present by a shallow look. */
 function withinPresent(path: string, present: Set<string>): boolean {
   if (present.size === 0) return false;
@@ -73,6 +84,7 @@ export class Scanner {
     const present = new Set<string>();
     const rules = this.rules();
     const visit = async (path: string, st: Stats): Promise<void> => {
+      if (seen.has(path)) return; // reached twice: named by an event and found by a walk
       seen.add(path);
       const isDir = st.isDirectory();
       if (rules.ignores(path, isDir)) {
@@ -91,25 +103,26 @@ export class Scanner {
         if (dir !== '') result.issues.push({ path: dir, message: `cannot list: ${(err as Error).message}` });
         return;
       }
-      for (const name of names) {
+      // Entries are looked at several at a time, so the disk and the hashing workers stay busy.
+      await forEachLimited(names, SCAN_CONCURRENCY, async (name) => {
         const path = dir === '' ? name : `${dir}/${name}`;
         const check = checkPath(path);
         if (!check.ok) {
           if (!rules.ignores(path, false)) result.issues.push({ path, message: `not synced: ${check.reason}` });
-          continue;
+          return;
         }
         if (shallow && known(path)) {
           present.add(path);
-          continue;
+          return;
         }
         let st: Stats;
         try {
           st = await lstat(this.diskPath(path));
         } catch {
-          continue; // gone between readdir and lstat: the watcher will say so
+          return; // gone between readdir and lstat: the watcher will say so
         }
         await visit(path, st);
-      }
+      });
     };
 
     if (paths === undefined) {
