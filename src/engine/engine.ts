@@ -150,11 +150,6 @@ export class Engine implements FerryBridge {
     this.journal.close();
   }
 
-  /** Cuts the connection as a network failure would (for tests and the `retry` path). */
-  dropConnection(): void {
-    this.conn.drop();
-  }
-
   get bytesOnWire(): { sent: number; received: number } {
     return { sent: this.conn.bytesSent, received: this.conn.bytesReceived };
   }

@@ -38,10 +38,6 @@ export function checkPath(path: string): PathCheck {
   return { ok: true };
 }
 
-export function isValidPath(path: string): boolean {
-  return checkPath(path).ok;
-}
-
 /** The parent of a wire path, or '' for a top-level entry. */
 export function parentPath(path: string): string {
   const slash = path.lastIndexOf('/');

@@ -9,7 +9,7 @@ import { DEFAULT_IGNORES, IGNORE_FILE, IgnoreRules } from '../../src/engine/scan
 import { conflictName, isConflictCopy } from '../../src/engine/sync/conflict-name.js';
 import { caseKey, foldsCase, portabilityProblem } from '../../src/engine/sync/portability.js';
 import { Progress } from '../../src/engine/sync/progress.js';
-import { checkPath, isValidPath, parentPath } from '../../src/shared/paths.js';
+import { checkPath, parentPath } from '../../src/shared/paths.js';
 
 // Local time on purpose: the name shows the time as the user's clock reads it.
 const WHEN = new Date(2026, 10, 23, 15, 45, 0);
@@ -59,7 +59,7 @@ describe('conflictName', () => {
   // (src/shared/paths.ts) and one the disk can hold (the local file is renamed to it).
   const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
   const expectUsable = (copy: string) => {
-    expect(isValidPath(copy), `${JSON.stringify(copy)}: ${JSON.stringify(checkPath(copy))}`).toBe(true);
+    expect(checkPath(copy).ok, `${JSON.stringify(copy)}: ${JSON.stringify(checkPath(copy))}`).toBe(true);
     expect(LONE_SURROGATE.test(copy), `${JSON.stringify(copy)} has half a character`).toBe(false);
   };
 
@@ -85,7 +85,7 @@ describe('conflictName', () => {
     const device = fc.string({ unit: 'binary', minLength: 1, maxLength: 128 }).filter((d) => d.trim().length > 0);
     fc.assert(
       fc.property(path, device, fc.array(fc.boolean(), { maxLength: 3 }), (p, d, takenRun) => {
-        fc.pre(isValidPath(p));
+        fc.pre(checkPath(p).ok);
         let asked = 0;
         const copy = conflictName(p, d, WHEN, () => takenRun[asked++] ?? false);
         expect(copy).not.toBe(p);

@@ -222,11 +222,6 @@ export class LocalJournal {
     })();
   }
 
-  /** Drops records that hold nothing any more (gone everywhere). */
-  prune(folder: number): void {
-    this.s.dropGone.run(folder);
-  }
-
   addConflict(c: Omit<ConflictRecord, 'id'>): number {
     return Number(
       this.s.addConflict.run(c.folder, c.path, c.copy, c.localDevice, c.remoteDevice, c.localSize, c.remoteSize, c.time).lastInsertRowid,
@@ -324,11 +319,6 @@ function prepare(db: Database) {
     localTotals: p(`SELECT COUNT(*) AS files, COALESCE(SUM(local_size), 0) AS bytes FROM entries WHERE folder = ? AND local_kind = 'file'`),
     forgetRemote: p(`UPDATE entries SET remote = NULL, synced_rev = NULL, synced_id = NULL WHERE folder = ?`),
     dropEmpty: p(`DELETE FROM entries WHERE folder = ? AND remote IS NULL AND synced_rev IS NULL AND local_kind IS NULL`),
-    dropGone: p(
-      `DELETE FROM entries WHERE folder = ? AND local_kind IS NULL AND synced_id IS NULL
-         AND (remote IS NULL OR json_extract(remote, '$.deleted') = 1)
-         AND (synced_rev IS NULL OR synced_rev = json_extract(remote, '$.rev'))`,
-    ),
 
     clearLocalChunks: p(`DELETE FROM local_chunks WHERE folder = ? AND path = ?`),
     addLocalChunk: p(`INSERT OR IGNORE INTO local_chunks (folder, hash, path, offset) VALUES (?, ?, ?, ?)`),

@@ -122,11 +122,6 @@ export class Connection {
     this.setState({ status: 'stopped' });
   }
 
-  /** Drops the socket as if the network failed; the usual reconnect follows. */
-  drop(): void {
-    this.ws?.terminate();
-  }
-
   private setState(state: ConnectionState): void {
     this.current = state;
     this.on.state(state);

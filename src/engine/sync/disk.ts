@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { chmod, lstat, mkdir, open, readdir, readlink, rename, rm, rmdir, symlink, unlink, utimes } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readdir, rename, rm, rmdir, symlink, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RESERVED_DIR } from '../../shared/paths.js';
 import type { Entry } from '../../shared/protocol/messages.js';
@@ -186,10 +186,6 @@ export class FolderDisk {
     await this.ensureParents(to);
     await rename(this.path(from), this.path(to));
     return lstat(this.path(to));
-  }
-
-  async readLink(rel: string): Promise<string> {
-    return readlink(this.path(rel));
   }
 
   /** Reads `size` bytes at `offset` of a file in the folder. */

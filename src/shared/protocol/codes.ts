@@ -12,8 +12,6 @@ export const Close = {
   versionMismatch: 4409,
 } as const;
 
-export type CloseCode = (typeof Close)[keyof typeof Close];
-
 export type CloseAction = 'stop' | 'reconnect' | 'signed-out' | 'fatal';
 
 /** The client's policy for a close code: whether to retry, and whether the user must act. */
