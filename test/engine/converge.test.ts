@@ -41,6 +41,27 @@ describe('two and three clients converge', () => {
     expect(tree['outside-link']).toMatchObject({ kind: 'symlink', target: '/etc/passwd' });
   });
 
+  it('moves a nested tree as one move: nothing is uploaded again, and a new tree is not mistaken for a moved one', async () => {
+    const [a, b] = [await client(), await client()];
+    await mkdir(join(a.root, 'proj/src/lib'), { recursive: true });
+    await writeFile(join(a.root, 'proj/src/lib/util.ts'), 'export {}');
+    await writeFile(join(a.root, 'proj/readme.md'), '# proj');
+    await converged([a, b]);
+    const uploaded = bed.srv.server.ctx.metrics.chunksUploaded;
+    await rename(join(a.root, 'proj'), join(a.root, 'renamed'));
+    let tree = await converged([a, b]);
+    expect(Object.keys(tree)).toEqual(['renamed', 'renamed/readme.md', 'renamed/src', 'renamed/src/lib', 'renamed/src/lib/util.ts']);
+    expect(bed.srv.server.ctx.metrics.chunksUploaded).toBe(uploaded);
+    // Delete a tree and make an unrelated one at once: the new one may reuse the old inode.
+    await a.engine.pause();
+    await rm(join(a.root, 'renamed'), { recursive: true });
+    await mkdir(join(a.root, 'fresh'));
+    await writeFile(join(a.root, 'fresh/new.txt'), 'new');
+    await a.engine.resume();
+    tree = await converged([a, b]);
+    expect(Object.keys(tree)).toEqual(['fresh', 'fresh/new.txt']);
+  });
+
   it('keeps both sides of a concurrent edit: the remote at the path, the local as a conflict copy', async () => {
     const [a, b] = [await client(), await client()];
     await writeFile(join(a.root, 'report.txt'), 'v1');

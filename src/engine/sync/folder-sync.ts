@@ -438,8 +438,23 @@ export class FolderSync {
     for (const [path, local] of changed) {
       if (!local || known(path)) continue;
       const from = gone.get(`i:${local.kind}:${local.ino}`) ?? (local.kind === 'file' ? gone.get(`h:${local.hash}`) : undefined);
-      if (from) this.moveHints.set(path, from);
+      if (from && (local.kind !== 'dir' || this.sameTree(from, path, changed, known))) this.moveHints.set(path, from);
     }
+  }
+
+  /**
+   * A directory counts as moved only if everything it held reappears below the new name with
+   * the same inodes: a new directory that merely reuses a deleted one's inode number is not
+   * a move, and must not pull the old contents in on the server.
+   */
+  private sameTree(from: string, to: string, changed: Map<string, LocalFile | undefined>, known: (p: string) => LocalFile | undefined): boolean {
+    for (const [path, local] of changed) {
+      if (local || !isSameOrInside(path, from) || path === from) continue;
+      const before = known(path);
+      const moved = changed.get(to + path.slice(from.length));
+      if (before && (!moved || moved.ino !== before.ino || moved.kind !== before.kind)) return false;
+    }
+    return true;
   }
 
   private async plan(): Promise<void> {
