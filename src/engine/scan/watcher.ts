@@ -3,7 +3,6 @@
  * where something happened; the scanner decides what. Events for the engine's own
  * `.ferry/` folder and ignored paths are dropped at the source.
  */
-import type { Stats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 
@@ -26,10 +25,7 @@ export class Watcher {
       // Atomic saves (write temp, rename over) are just changes to the scanner.
       atomic: false,
       ignorePermissionErrors: true,
-      // Directories only: an OS watch on a directory reports changes to the files in it (as
-      // raw events, below), and a watch per file costs ~10 KiB and an inotify slot each.
-      ignored: (abs: string, stats?: Stats) => {
-        if (stats && !stats.isDirectory()) return true;
+      ignored: (abs: string) => {
         const rel = toRel(abs);
         return rel !== '' && (rel === '.ferry' || rel.startsWith('.ferry/') || this.ignored(rel));
       },
@@ -39,8 +35,8 @@ export class Watcher {
       if (rel !== '' && !rel.startsWith('..')) this.onPath(rel);
     };
     for (const event of ['add', 'change', 'unlink', 'addDir', 'unlinkDir'] as const) this.watcher.on(event, report);
-    // The raw events of the directory watches name the files that changed, including
-    // changes chokidar would drop (a chmod leaves the mtime alone).
+    // chokidar drops changes that leave the mtime alone, such as chmod +x; the raw
+    // events of the OS watcher still say where to look.
     this.watcher.on('raw', (_event, name, details) => {
       const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
       if (!watched || !name) return;
