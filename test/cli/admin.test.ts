@@ -249,15 +249,20 @@ describe('admin folder', () => {
   });
 });
 
+/** A data dir where bob owns Docs (set up through the CLI), a server on it, and bob connected. */
+async function bobConnected() {
+  const dir = await freshDir();
+  await adminOk(dir, ['user', 'add', 'bob', '--password-stdin'], 'bob-password-1\n');
+  await adminOk(dir, ['folder', 'create', 'Docs', '--owner', 'bob']);
+  const token = (await adminOk(dir, ['token', 'create', 'bob', '--device', 'laptop'])).trim();
+  const srv = await inProcessServer(dir);
+  const { client, welcome } = await open(srv.wsUrl, token);
+  return { dir, client, folder: (welcome.folders as { id: number }[])[0]!.id };
+}
+
 describe('admin gc', () => {
   it('removes the chunk of a superseded version, keeps the current one and uncommitted uploads', async () => {
-    const dir = await freshDir();
-    await adminOk(dir, ['user', 'add', 'bob', '--password-stdin'], 'bob-password-1\n');
-    await adminOk(dir, ['folder', 'create', 'Docs', '--owner', 'bob']);
-    const token = (await adminOk(dir, ['token', 'create', 'bob', '--device', 'laptop'])).trim();
-    const srv = await inProcessServer(dir);
-    const { client, welcome } = await open(srv.wsUrl, token);
-    const folder = (welcome.folders as { id: number }[])[0]!.id;
+    const { dir, client, folder } = await bobConnected();
 
     const v1 = Buffer.from('version one of the report ' + randomBytes(8).toString('hex'));
     const v2 = Buffer.from('version two of the report ' + randomBytes(8).toString('hex'));
@@ -284,13 +289,7 @@ describe('admin gc', () => {
   });
 
   it('with the default retention, keeps a superseded version\'s chunk', async () => {
-    const dir = await freshDir();
-    await adminOk(dir, ['user', 'add', 'bob', '--password-stdin'], 'bob-password-1\n');
-    await adminOk(dir, ['folder', 'create', 'Docs', '--owner', 'bob']);
-    const token = (await adminOk(dir, ['token', 'create', 'bob', '--device', 'laptop'])).trim();
-    const srv = await inProcessServer(dir);
-    const { client, welcome } = await open(srv.wsUrl, token);
-    const folder = (welcome.folders as { id: number }[])[0]!.id;
+    const { dir, client, folder } = await bobConnected();
     const v1 = Buffer.from('old ' + randomBytes(8).toString('hex'));
     const v2 = Buffer.from('new ' + randomBytes(8).toString('hex'));
     await commitFile(client, folder, 'a.txt', v1);

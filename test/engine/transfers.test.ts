@@ -20,6 +20,15 @@ const client = () => bed.client();
 
 const metrics = () => ({ ...bed.srv.server.ctx.metrics });
 
+/** Since `before`: a few new chunks went up (about the edit), and little came down to `receiver`. */
+function expectOnlyChangedChunks(before: ReturnType<typeof metrics>, receivedBefore: number, receiver: TestClient): void {
+  const now = metrics();
+  expect(now.chunksUploaded - before.chunksUploaded).toBeGreaterThan(0);
+  expect(now.chunksUploaded - before.chunksUploaded).toBeLessThanOrEqual(6);
+  expect(now.bytesIn - before.bytesIn).toBeLessThanOrEqual(10 * MiB);
+  expect(receiver.engine.bytesOnWire.received - receivedBefore).toBeLessThanOrEqual(10 * MiB);
+}
+
 /** Waits cheaply until every client's folder holds `files` files and every engine is idle. */
 async function filesOn(all: TestClient[], files: number, timeoutMs: number): Promise<void> {
   await eventually(async () => {
@@ -159,11 +168,7 @@ describe('transfers', () => {
     const wantOverwrite = await sha256File(join(a.root, 'data.bin'));
     expect(tree['data.bin']).toMatchObject({ size, sha256: wantOverwrite });
     expect(await sha256File(join(b.root, 'data.bin'))).toBe(wantOverwrite);
-    let m1 = metrics();
-    expect(m1.chunksUploaded - m0.chunksUploaded).toBeGreaterThan(0);
-    expect(m1.chunksUploaded - m0.chunksUploaded).toBeLessThanOrEqual(6);
-    expect(m1.bytesIn - m0.bytesIn).toBeLessThanOrEqual(10 * MiB);
-    expect(b.engine.bytesOnWire.received - wireB0.received).toBeLessThanOrEqual(10 * MiB);
+    expectOnlyChangedChunks(m0, wireB0.received, b);
 
     // 2) Insert 1,000 bytes near the start: every cut after the edit moves by the same
     // amount, so only the chunk(s) around the insertion are new. Saved as editors do: a new
@@ -187,11 +192,7 @@ describe('transfers', () => {
     const wantInsert = await sha256File(join(a.root, 'data.bin'));
     expect(tree['data.bin']).toMatchObject({ size: size + 1000, sha256: wantInsert });
     expect(await sha256File(join(b.root, 'data.bin'))).toBe(wantInsert);
-    m1 = metrics();
-    expect(m1.chunksUploaded - m0.chunksUploaded).toBeGreaterThan(0);
-    expect(m1.chunksUploaded - m0.chunksUploaded).toBeLessThanOrEqual(6);
-    expect(m1.bytesIn - m0.bytesIn).toBeLessThanOrEqual(10 * MiB);
-    expect(b.engine.bytesOnWire.received - wireB0.received).toBeLessThanOrEqual(10 * MiB);
+    expectOnlyChangedChunks(m0, wireB0.received, b);
 
     // 3) A copy: nothing new goes up, and the receiver builds it from the file it has.
     m0 = metrics();
@@ -201,7 +202,7 @@ describe('transfers', () => {
     await arrived(b, 'copy.bin', 1, [a, b], 90_000);
     tree = await converged([a, b], 60_000);
     expect(tree['copy.bin']).toMatchObject({ size: size + 1000, sha256: wantInsert });
-    m1 = metrics();
+    const m1 = metrics();
     expect(m1.chunksUploaded - m0.chunksUploaded).toBe(0);
     expect(b.engine.bytesOnWire.received - wireB0.received).toBeLessThan(1 * MiB);
     expect(await sha256File(join(b.root, 'copy.bin'))).toBe(wantInsert);
