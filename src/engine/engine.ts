@@ -13,7 +13,7 @@ import type {
   ConflictChoice,
   ConnectionStatus,
   EngineState,
-  FerryBridge,
+  SyncBridge,
   FolderStatus,
   SyncIssue,
   TransfersSnapshot,
@@ -60,7 +60,7 @@ const ACTIVITY_KEPT = 200;
 /** Progress events are coalesced to at most one per this many ms. */
 const TRANSFER_EVENT_MS = 100;
 
-export class Engine implements FerryBridge {
+export class Engine implements SyncBridge {
   private readonly journal: LocalJournal;
   private readonly conn: Connection;
   private readonly hashes = new HashPool();

@@ -8,7 +8,7 @@ import { writeFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { FerryBridge } from '../../shared/bridge.js';
+import type { SyncBridge } from '../../shared/bridge.js';
 
 export interface ControlInfo {
   url: string;
@@ -24,7 +24,7 @@ export class ControlServer {
   private port = 0;
 
   constructor(
-    private readonly bridge: FerryBridge,
+    private readonly bridge: SyncBridge,
     private readonly stateDir: string,
   ) {}
 
