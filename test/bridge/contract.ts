@@ -9,7 +9,6 @@
  * the app, the servers and removes the folders itself).
  */
 import { access, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -20,7 +19,7 @@ import { subscribeAll, type EventName } from '../../src/shared/bridge-calls.js';
 import { dbFile } from '../../src/server/server.js';
 import { SqliteJournalStore } from '../../src/server/store/sqlite-journal-store.js';
 import { isIdle, startClient, type TestClient } from '../helpers/engine.js';
-import { eventually, removeDir, seedUser, startServer, tempDir, type TestServer } from '../helpers/server.js';
+import { eventually, freePort, removeDir, seedUser, startServer, tempDir, type TestServer } from '../helpers/server.js';
 
 export interface BridgeHarness {
   /** The bridge under test, as a UI would hold it. */
@@ -60,15 +59,6 @@ function record(bridge: FerryBridge) {
       return eventually(() => seen.find((s) => s.event === event && match(s.payload as T))?.payload as T | undefined, WAIT_MS, what);
     },
   };
-}
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export function describeBridgeContract(name: string, makeHarness: MakeHarness): void {
@@ -173,7 +163,7 @@ export function describeBridgeContract(name: string, makeHarness: MakeHarness): 
     it('connect: wrong password is auth-failed, no server is unreachable, an unknown folder is not-found; nothing is set up', async () => {
       const { bridge } = await openApp();
       await expectBridgeError(bridge.connect({ server: srv.url, user: 'alice', password: 'wrong-password', device: 'pc', dir }), 'auth-failed');
-      await expectBridgeError(bridge.connect({ server: `http://127.0.0.1:${await closedPort()}`, user: 'alice', password: PASSWORD, device: 'pc', dir }), 'unreachable');
+      await expectBridgeError(bridge.connect({ server: `http://127.0.0.1:${await freePort()}`, user: 'alice', password: PASSWORD, device: 'pc', dir }), 'unreachable');
       await expectBridgeError(connectAlice(bridge, { folder: 'Nope' }), 'not-found');
       expect((await bridge.getApp()).setup).toEqual({ mode: 'none' });
       expect((await bridge.getState()).connection).toEqual({ status: 'stopped' });
@@ -339,8 +329,8 @@ export function describeBridgeContract(name: string, makeHarness: MakeHarness): 
     it('host: runs the embedded server, creates the user and folder, and other devices can sign in at its address', async () => {
       const { bridge } = await openApp({ canHost: true });
       expect((await bridge.getApp()).capabilities.host).toBe(true);
-      await expectBridgeError(bridge.host({ user: 'owner', password: 'short', dir, port: await closedPort() }), 'invalid-argument');
-      const port = await closedPort();
+      await expectBridgeError(bridge.host({ user: 'owner', password: 'short', dir, port: await freePort() }), 'invalid-argument');
+      const port = await freePort();
       const info = await bridge.host({ user: 'owner', password: 'owner-password', dir, port });
       expect(info).toEqual({ addresses: [`http://127.0.0.1:${port}`], user: 'owner', folder: 'Ferry' });
       expect((await bridge.getApp()).setup).toMatchObject({ mode: 'host', user: 'owner', addresses: info.addresses, folders: [{ name: 'Ferry', dir }] });
