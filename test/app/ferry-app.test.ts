@@ -3,10 +3,12 @@
  * a damaged setup file, the desktop hooks, and a setup fixed by the command line.
  */
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FerryApp, FileSecretStore, type DesktopHooks, type FerryAppOptions } from '../../src/app/ferry-app.js';
+import { hostAddresses } from '../../src/app/hosting.js';
 import { BridgeError, type FerryBridge } from '../../src/shared/bridge.js';
 import { isIdle } from '../helpers/engine.js';
 import { eventually, freePort, removeDir, seedUser, startServer, tempDir, type TestServer } from '../helpers/server.js';
@@ -168,6 +170,21 @@ describe('FerryApp with a fixed setup (ferry sync --server --token --folder)', (
     expect(await codeOf(app.connect({ server: srv.url, user: 'alice', password: 'alice-password', device: 'd', dir }))).toBe('already-set-up');
     expect(await codeOf(app.signOut())).toBe('unsupported');
     expect(await codeOf(app.signIn('alice-password'))).toBe('unsupported');
+  });
+});
+
+describe('hostAddresses', () => {
+  it('lists every non-internal IPv4 address and loopback when the server listens on all of them', () => {
+    const expected = Object.values(networkInterfaces())
+      .flatMap((list) => list ?? [])
+      .filter((a) => a.family === 'IPv4' && !a.internal)
+      .map((a) => `http://${a.address}:7711`);
+    expect(hostAddresses('0.0.0.0', 7711)).toEqual([...expected, 'http://127.0.0.1:7711']);
+  });
+
+  it('gives only the one address a server bound to one address answers on', () => {
+    expect(hostAddresses('127.0.0.1', 7711)).toEqual(['http://127.0.0.1:7711']);
+    expect(hostAddresses('::1', 7711)).toEqual(['http://[::1]:7711']);
   });
 });
 

@@ -184,8 +184,9 @@ describe('web bridge: lifetime', () => {
     await expect(WebBridgeServer.start({ bridge: app, logger: pino({ level: 'silent' }), host: '0.0.0.0' })).rejects.toThrow(/loopback/);
   });
 
-  it('closes event sockets cleanly on stop; the client then reports the loss and fails calls with unreachable', async () => {
+  it('closes event sockets cleanly on stop; the client reports the loss, fails calls with unreachable, and comes back with the server', async () => {
     const second = await WebBridgeServer.start({ bridge: app, logger: pino({ level: 'silent' }) });
+    const secondPort = Number(new URL(second.url).port);
     const raw = new WebSocket(`${second.url.replace('http', 'ws')}/v1/events`, ['ferry-ui.v1', `key.${second.key}`]);
     const closed = new Promise<number>((resolve) => raw.on('close', (code) => resolve(code)));
     await new Promise<void>((resolve) => raw.on('open', () => resolve()));
@@ -199,6 +200,15 @@ describe('web bridge: lifetime', () => {
     const err = await client.getApp().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BridgeError);
     expect((err as BridgeError).code).toBe('unreachable');
-    client.close();
+    const apps: unknown[] = [];
+    client.onApp((a) => apps.push(a));
+    const third = await WebBridgeServer.start({ bridge: app, logger: pino({ level: 'silent' }), port: secondPort, key: second.key });
+    try {
+      await eventually(() => apps.length > 0, 15_000, 'the client to reconnect and catch up');
+      expect((await client.getApp()).setup).toEqual({ mode: 'none' });
+    } finally {
+      client.close();
+      await third.stop();
+    }
   });
 });
