@@ -81,6 +81,7 @@ export class FerryApp implements FerryBridge {
   private idle: ConnectionStatus = { status: 'stopped' };
   /** Setup changes run one at a time: a double-clicked Connect must not set up twice. */
   private lifecycle: Promise<unknown> = Promise.resolve();
+  private writes: Promise<unknown> = Promise.resolve();
 
   private constructor(private readonly options: FerryAppOptions) {
     this.log = options.logger.child({ part: 'app' });
@@ -178,10 +179,13 @@ export class FerryApp implements FerryBridge {
     await hosted?.server.close();
   }
 
-  private async saveSetup(change: Partial<SetupFile>): Promise<void> {
-    const next = { ...this.saved, ...change };
-    await this.setupStore.save(next);
-    this.saved = next;
+  /** Changes the setup file; writes go out in order, each with everything changed before it. */
+  private saveSetup(change: Partial<SetupFile>): Promise<void> {
+    this.saved = { ...this.saved, ...change };
+    const snapshot = this.saved;
+    const write = this.writes.then(() => this.setupStore.save(snapshot));
+    this.writes = write.catch(() => undefined);
+    return write;
   }
 
   private announceApp(): void {
