@@ -152,7 +152,8 @@ export class FerryApp implements FerryBridge {
     this.hub.emit('folders', state.folders);
   }
 
-  private async stopEngine(idle: ConnectionStatus = { status: 'stopped' }): Promise<void> {
+  private async stopEngine(): Promise<void> {
+    const idle: ConnectionStatus = { status: 'stopped' };
     this.idle = idle;
     const engine = this.engine;
     if (!engine) return;
@@ -166,10 +167,13 @@ export class FerryApp implements FerryBridge {
     this.hub.emit('issues', []);
   }
 
+  private get hostListen(): string {
+    return this.options.hostListen ?? '0.0.0.0';
+  }
+
   private async startHosting(port: number): Promise<FerryServer> {
-    const listen = this.options.hostListen ?? '0.0.0.0';
-    const server = await startHostedServer(this.options.stateDir, listen, port, this.options.logger);
-    this.hosted = { server, addresses: hostAddresses(listen, server.port) };
+    const server = await startHostedServer(this.options.stateDir, this.hostListen, port, this.options.logger);
+    this.hosted = { server, addresses: hostAddresses(this.hostListen, server.port) };
     return server;
   }
 
@@ -309,7 +313,7 @@ export class FerryApp implements FerryBridge {
       try {
         const device = hostname();
         const { token, folder } = await provisionHost(server, request.user, request.password, device);
-        const url = localUrl(server, this.options.hostListen ?? '0.0.0.0');
+        const url = localUrl(server, this.hostListen);
         await this.options.secrets.save(token);
         await this.saveSetup({ setup: { mode: 'host', port: server.port, server: url, user: request.user, device, folders: [{ name: folder, dir }] } });
         await this.startEngine(url, token, [{ name: folder, root: dir }]);
