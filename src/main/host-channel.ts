@@ -5,9 +5,11 @@
  *
  *   main → utility   call {id, command, args}        a bridge command
  *                    reply {id, result}              the answer to an `ask`
+ *                    stop                            stop the app core cleanly (app quit)
  *   utility → main   result {id, result}             a command's BridgeResult
  *                    event {event, payload}          a bridge event
  *                    ask {id, service, args}         a secret-store or desktop-hook call
+ *                    stopped                         the app core has stopped; exit follows
  *
  * Both ends validate what they receive: a malformed message is dropped and reported, never
  * thrown, and a call never waits on an answer that cannot come (closing the main end fails
@@ -47,12 +49,14 @@ export type AskName = keyof typeof ASKS;
 const ToUtility = z.discriminatedUnion('type', [
   z.object({ type: z.literal('call'), id: Id, command: z.string(), args: z.array(z.unknown()) }),
   z.object({ type: z.literal('reply'), id: Id, result: Result }),
+  z.object({ type: z.literal('stop') }),
 ]);
 
 const ToMain = z.discriminatedUnion('type', [
   z.object({ type: z.literal('result'), id: Id, result: Result }),
   z.object({ type: z.literal('event'), event: z.enum(EVENTS as [EventName, ...EventName[]]), payload: z.unknown() }),
   z.object({ type: z.literal('ask'), id: Id, service: z.enum(Object.keys(ASKS) as [AskName, ...AskName[]]), args: z.array(z.unknown()) }),
+  z.object({ type: z.literal('stopped') }),
 ]);
 
 export type ToUtilityMessage = z.infer<typeof ToUtility>;
@@ -114,6 +118,7 @@ export class MainEnd implements BridgeTransport {
   private readonly listeners = new Map<EventName, Set<(payload: unknown) => void>>();
   private closed: string | null = null;
   private readonly off: Unsubscribe;
+  private stopped: (() => void) | null = null;
 
   constructor(
     private readonly port: Port,
@@ -136,12 +141,22 @@ export class MainEnd implements BridgeTransport {
     return () => set.delete(entry);
   }
 
+  /** Asks the app core to stop cleanly; resolves when it says it has (or the channel closes). */
+  stop(): Promise<void> {
+    if (this.closed !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.stopped = resolve;
+      this.port.post({ type: 'stop' } satisfies ToUtilityMessage);
+    });
+  }
+
   /** The process is gone: calls still waiting fail with `reason`, later ones at once. */
   close(reason: string): void {
     if (this.closed !== null) return;
     this.closed = reason;
     this.off();
     this.pending.failAll(reason);
+    this.stopped?.();
   }
 
   private receive(raw: unknown): void {
@@ -157,6 +172,9 @@ export class MainEnd implements BridgeTransport {
         return;
       case 'ask':
         void this.ask(message.id, message.service, message.args);
+        return;
+      case 'stopped':
+        this.stopped?.();
         return;
     }
   }
@@ -185,6 +203,7 @@ export class UtilityEnd {
   private provide!: (bridge: FerryBridge) => void;
   private refuse!: (err: unknown) => void;
   private unsubscribeEvents: Unsubscribe = () => undefined;
+  private stopCore: () => Promise<void> = async () => undefined;
 
   readonly secrets: SecretStore = {
     load: () => this.ask('secrets.load') as Promise<string | null>,
@@ -202,6 +221,8 @@ export class UtilityEnd {
   constructor(
     private readonly port: Port,
     private readonly report: ProtocolErrorReporter,
+    /** Ends this process once the core has stopped at main's request. */
+    private readonly exit: () => void,
   ) {
     this.bridge = new Promise((resolve, reject) => {
       this.provide = resolve;
@@ -212,8 +233,9 @@ export class UtilityEnd {
     this.off = port.onMessage((message) => this.receive(message));
   }
 
-  /** The app core is up: answer calls with it and forward its events. */
-  serve(bridge: FerryBridge): void {
+  /** The app core is up: answer calls with it, forward its events, and `stop` it when main asks. */
+  serve(bridge: FerryBridge, stop: () => Promise<void>): void {
+    this.stopCore = stop;
     this.unsubscribeEvents = subscribeAll(bridge, (event, payload) => this.port.post({ type: 'event', event, payload } satisfies ToMainMessage));
     this.provide(bridge);
   }
@@ -239,11 +261,33 @@ export class UtilityEnd {
     const parsed = ToUtility.safeParse(raw);
     if (!parsed.success) return this.report(`main process sent a malformed message: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
     const message = parsed.data;
-    if (message.type === 'reply') {
-      if (!this.pending.settle(message.id, message.result as BridgeResult<unknown>)) this.report(`a reply for unknown ask ${message.id}`);
-      return;
+    switch (message.type) {
+      case 'reply':
+        if (!this.pending.settle(message.id, message.result as BridgeResult<unknown>)) this.report(`a reply for unknown ask ${message.id}`);
+        return;
+      case 'call':
+        void this.run(message.id, message.command, message.args);
+        return;
+      case 'stop':
+        void this.stop();
+        return;
     }
-    void this.run(message.id, message.command, message.args);
+  }
+
+  private async stop(): Promise<void> {
+    // A core still starting is stopped once it is up; one that failed to start has nothing to stop.
+    const started = await this.bridge.then(
+      () => true,
+      () => false,
+    );
+    try {
+      if (started) await this.stopCore();
+    } catch (err) {
+      this.report(`the app core failed to stop cleanly: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    this.unsubscribeEvents();
+    this.port.post({ type: 'stopped' } satisfies ToMainMessage);
+    this.exit();
   }
 
   private async run(id: number, command: string, args: unknown[]): Promise<void> {

@@ -124,3 +124,14 @@ export function trayModel(input: TrayInput): TrayModel {
     ],
   };
 }
+
+/**
+ * The icon file for a state, by platform: macOS takes black-and-alpha template images (the
+ * menu bar tints them; Electron picks the @2x file beside it), Windows a multi-size .ico, the
+ * rest a PNG with its @2x beside it.
+ */
+export function trayIconFile(icon: TrayIcon, platform: NodeJS.Platform): string {
+  if (platform === 'darwin') return `tray-${icon}Template.png`;
+  if (platform === 'win32') return `tray-${icon}.ico`;
+  return `tray-${icon}.png`;
+}
