@@ -2,7 +2,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { app, dialog, shell, type BrowserWindow } from 'electron';
-import type { DesktopHooks } from './host-services.js';
+import type { DesktopHooks } from '../app/ferry-app.js';
 import { HIDDEN_FLAG, LinuxAutostart } from './linux-autostart.js';
 
 function linuxAutostart(): LinuxAutostart {

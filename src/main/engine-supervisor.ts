@@ -7,8 +7,7 @@
  */
 import type { FerryBridge, Unsubscribe } from '../shared/bridge.js';
 import { bridgeOver, EVENTS, type EventName } from '../shared/bridge-calls.js';
-import { MainEnd, type Port } from './host-channel.js';
-import type { HostServices } from './host-services.js';
+import { MainEnd, type HostServices, type Port } from './host-channel.js';
 
 export interface HostProcess {
   port: Port;

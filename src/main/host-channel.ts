@@ -19,7 +19,17 @@ import { z } from 'zod';
 import { BridgeError, type BridgeResult, type FerryBridge, type Unsubscribe } from '../shared/bridge.js';
 import { EVENTS, subscribeAll, toResult, type BridgeTransport, type CommandName, type EventName } from '../shared/bridge-calls.js';
 import { dispatch } from '../shared/bridge-schema.js';
-import type { DesktopHooks, HostServices, SecretStore } from './host-services.js';
+import type { DesktopHooks } from '../app/ferry-app.js';
+import type { SecretStore } from '../app/secret-store.js';
+
+/** How main tells the utility process where the app keeps its state (the environment works for both ways of forking). */
+export const STATE_DIR_VARIABLE = 'FERRY_APP_STATE';
+
+/** What the app core needs from Electron's main process, which alone can reach the keychain and the desktop. */
+export interface HostServices {
+  secrets: SecretStore;
+  desktop: DesktopHooks;
+}
 
 /** One end of a message channel: Electron's parent port in either process, a MessagePort in tests. */
 export interface Port {

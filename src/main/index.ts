@@ -8,6 +8,7 @@ import { app, ipcMain, safeStorage, session, shell, utilityProcess, type Browser
 import { pino } from 'pino';
 import { electronDesktopHooks } from './desktop-hooks.js';
 import { EngineSupervisor, type HostProcess } from './engine-supervisor.js';
+import { STATE_DIR_VARIABLE } from './host-channel.js';
 import { routeBridge } from './ipc-router.js';
 import { HIDDEN_FLAG } from './linux-autostart.js';
 import { Notifier } from './notifier.js';
@@ -21,7 +22,11 @@ import { createWindow, guardContents, hardenSession, registerAppScheme } from '.
 const logger = pino({ level: process.env.FERRY_LOG ?? 'info' });
 
 function forkHost(stateDir: string): HostProcess {
-  const child = utilityProcess.fork(join(import.meta.dirname, 'engine-host.js'), [stateDir], { serviceName: 'Ferry sync', stdio: 'inherit' });
+  const child = utilityProcess.fork(join(import.meta.dirname, 'engine-host.js'), [], {
+    serviceName: 'Ferry sync',
+    stdio: 'inherit',
+    env: { ...process.env, [STATE_DIR_VARIABLE]: stateDir },
+  });
   return {
     port: {
       post: (message) => child.postMessage(message),

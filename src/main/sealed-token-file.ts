@@ -4,10 +4,10 @@
  * the token is kept unsealed in an owner-only file, as the headless client keeps its own, and
  * that is logged: syncing beats refusing to run.
  */
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { z } from 'zod';
-import type { SecretStore } from './host-services.js';
+import { writeFileAtomic } from '../app/atomic-file.js';
+import type { SecretStore } from '../app/secret-store.js';
 
 /** The part of Electron's safeStorage this uses. */
 export interface Sealer {
@@ -65,9 +65,7 @@ export class SealedTokenFile implements SecretStore {
     const sealed = this.sealer.isEncryptionAvailable();
     if (!sealed) this.warn('no OS keychain: the device token is kept unsealed in an owner-only file');
     const data = sealed ? this.sealer.encryptString(token).toString('base64') : token;
-    const temp = `${this.file}.${randomBytes(6).toString('hex')}.tmp`;
-    await writeFile(temp, JSON.stringify({ v: 1, sealed, data }), { mode: 0o600 });
-    await rename(temp, this.file);
+    await writeFileAtomic(this.file, JSON.stringify({ v: 1, sealed, data }), { mode: 0o600 });
   }
 
   async clear(): Promise<void> {

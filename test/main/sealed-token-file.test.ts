@@ -2,21 +2,8 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SealedTokenFile, type Sealer } from '../../src/main/sealed-token-file.js';
+import { keychainStandIn as keychain } from '../helpers/desktop.js';
 import { removeDir, tempDir } from '../helpers/server.js';
-
-/** Stands in for Electron's safeStorage, which needs an Electron binary: a keyed XOR, reversible only with its key. */
-function keychain(key: number, available = true): Sealer {
-  const xor = (b: Buffer) => Buffer.from(b.map((x) => x ^ key));
-  return {
-    isEncryptionAvailable: () => available,
-    encryptString: (plain) => xor(Buffer.from(`sealed:${plain}`)),
-    decryptString(sealed) {
-      const text = xor(sealed).toString();
-      if (!text.startsWith('sealed:')) throw new Error('Error while decrypting the ciphertext provided to safeStorage.decryptString.');
-      return text.slice('sealed:'.length);
-    },
-  };
-}
 
 const TOKEN = 'f3rry-device-token-0123456789abcdef';
 let dir: string;
