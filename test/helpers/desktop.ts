@@ -9,7 +9,9 @@ import type { DesktopHooks } from '../../src/app/ferry-app.js';
 import { FerryApp } from '../../src/app/ferry-app.js';
 import type { SecretStore } from '../../src/app/secret-store.js';
 import type { Port } from '../../src/main/host-channel.js';
+import type { InvokeEventLike, IpcMainLike } from '../../src/main/ipc-router.js';
 import type { Sealer } from '../../src/main/sealed-token-file.js';
+import type { IpcRendererLike, RendererListener } from '../../src/preload/ipc-bridge.js';
 
 /** Stands in for Electron's safeStorage: a keyed XOR, reversible only with its key. */
 export function keychainStandIn(key = 0x5a, available = true): Sealer {
@@ -76,4 +78,59 @@ export function startFerryApp(stateDir: string, secrets: SecretStore, desktop?: 
     hostListen: '127.0.0.1',
     engine: { folderOptions: { settleMs: 10 }, connection: { backoffBaseMs: 50, backoffMaxMs: 500 } },
   });
+}
+
+type Handler = (event: InvokeEventLike, ...args: unknown[]) => Promise<unknown>;
+
+/**
+ * Stands in for Electron's IPC: ipcMain.handle/removeHandler on one side, ipcRenderer
+ * invoke/on on the other (one renderer per frame URL), webContents.send between them. Values
+ * are structured-cloned as Electron does, a handler that throws rejects the invoke with
+ * Electron's wording, and a second handler on one channel is refused as Electron refuses it.
+ */
+export class IpcStandIn {
+  private readonly handlers = new Map<string, Handler>();
+  private readonly listeners = new Map<string, Set<RendererListener>>();
+
+  readonly ipcMain: IpcMainLike = {
+    handle: (channel, handler) => {
+      if (this.handlers.has(channel)) throw new Error(`Attempted to register a second handler for '${channel}'`);
+      this.handlers.set(channel, handler);
+    },
+    removeHandler: (channel) => void this.handlers.delete(channel),
+  };
+
+  channels(): string[] {
+    return [...this.handlers.keys()];
+  }
+
+  /** The renderer of a frame at `url` (null: a frame already gone). */
+  renderer(url: string | null): IpcRendererLike {
+    return {
+      invoke: async (channel, ...args) => {
+        const handler = this.handlers.get(channel);
+        if (!handler) throw new Error(`Error invoking remote method '${channel}': Error: No handler registered for '${channel}'`);
+        try {
+          return structuredClone(await handler({ senderFrame: url === null ? null : { url } }, ...structuredClone(args)));
+        } catch (err) {
+          throw new Error(`Error invoking remote method '${channel}': ${String(err)}`);
+        }
+      },
+      on: (channel, listener) => {
+        let set = this.listeners.get(channel);
+        if (!set) this.listeners.set(channel, (set = new Set()));
+        set.add(listener);
+      },
+      removeListener: (channel, listener) => void this.listeners.get(channel)?.delete(listener),
+    };
+  }
+
+  /** webContents.send */
+  send(channel: string, ...args: unknown[]): void {
+    for (const listener of [...(this.listeners.get(channel) ?? [])]) listener({}, ...structuredClone(args));
+  }
+
+  listenerCount(channel: string): number {
+    return this.listeners.get(channel)?.size ?? 0;
+  }
 }
