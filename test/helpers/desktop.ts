@@ -3,15 +3,20 @@
  * keychain, the desktop's dialogs and login items), a message-port pair like the utility
  * process's parent port, and a real FerryApp to put behind them.
  */
+import { fork, type ChildProcess, type Serializable } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import { pino } from 'pino';
 import type { DesktopHooks } from '../../src/app/ferry-app.js';
 import { FerryApp } from '../../src/app/ferry-app.js';
 import type { SecretStore } from '../../src/app/secret-store.js';
-import type { Port } from '../../src/main/host-channel.js';
+import type { HostProcess } from '../../src/main/engine-supervisor.js';
+import { STATE_DIR_VARIABLE, type Port } from '../../src/main/host-channel.js';
 import type { InvokeEventLike, IpcMainLike } from '../../src/main/ipc-router.js';
 import type { Sealer } from '../../src/main/sealed-token-file.js';
 import type { IpcRendererLike, RendererListener } from '../../src/preload/ipc-bridge.js';
+import { ROOT } from './server.js';
 
 /** Stands in for Electron's safeStorage: a keyed XOR, reversible only with its key. */
 export function keychainStandIn(key = 0x5a, available = true): Sealer {
@@ -133,4 +138,29 @@ export class IpcStandIn {
   listenerCount(channel: string): number {
     return this.listeners.get(channel)?.size ?? 0;
   }
+}
+
+/** The utility-process entry (out/main/engine-host.js, from `electron-vite build`) as a Node child process, for the supervisor. */
+export function forkNodeHost(stateDir: string): HostProcess & { child: ChildProcess } {
+  const entry = join(ROOT, 'out', 'main', 'engine-host.js');
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npx electron-vite build\` first (npm test does)`);
+  const child = fork(entry, [], {
+    env: { ...process.env, [STATE_DIR_VARIABLE]: stateDir, FERRY_LOG: process.env.FERRY_TEST_LOG ?? 'silent' },
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  // A message posted in the moment between the child's death and its exit event fails here, not in the test.
+  child.on('error', () => undefined);
+  return {
+    child,
+    port: {
+      post: (message) => void (child.connected && child.send(message as Serializable)),
+      onMessage(listener) {
+        child.on('message', listener);
+        return () => void child.off('message', listener);
+      },
+    },
+    onExit: (listener) => void child.once('exit', (code) => listener(code)),
+    kill: () => void child.kill('SIGKILL'),
+  };
 }
