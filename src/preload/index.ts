@@ -3,6 +3,6 @@
  * command and one subscription per event, and nothing generic (no raw ipcRenderer, no invoke).
  */
 import { contextBridge, ipcRenderer } from 'electron';
-import { createIpcBridge } from './ipc-bridge.js';
+import { createIpcBridge, forContextBridge } from './ipc-bridge.js';
 
-contextBridge.exposeInMainWorld('ferry', createIpcBridge(ipcRenderer));
+contextBridge.exposeInMainWorld('ferry', forContextBridge(createIpcBridge(ipcRenderer)));

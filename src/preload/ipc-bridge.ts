@@ -4,8 +4,8 @@
  * fan out to the listeners of their name. Written against the few ipcRenderer methods it uses,
  * so tests drive it over a stand-in IPC pair.
  */
-import type { BridgeResult, FerryBridge, Unsubscribe } from '../shared/bridge.js';
-import { bridgeOver, type EventName } from '../shared/bridge-calls.js';
+import type { BridgeErrorCode, BridgeResult, FerryBridge, Unsubscribe } from '../shared/bridge.js';
+import { bridgeOver, COMMANDS, toResult, type EventName } from '../shared/bridge-calls.js';
 import { commandChannel, EVENT_CHANNEL } from '../shared/ipc-channels.js';
 
 export type RendererListener = (event: unknown, ...args: unknown[]) => void;
@@ -43,4 +43,29 @@ export function createIpcBridge(ipc: IpcRendererLike): FerryBridge {
       };
     },
   });
+}
+
+/** A failed call as the page receives it: the bridge error's fields as plain data. */
+export interface BridgeFailure {
+  name: 'BridgeError';
+  code: BridgeErrorCode;
+  message: string;
+}
+
+/**
+ * The bridge as it crosses Electron's context bridge into the page. That bridge rebuilds a
+ * thrown or rejected Error in the page from its message alone, so a BridgeError would arrive
+ * without its code; a plain object crosses whole, so failures are rejected as BridgeFailure.
+ */
+export function forContextBridge(bridge: FerryBridge): FerryBridge {
+  const exposed: Record<string, unknown> = { ...bridge };
+  for (const command of COMMANDS) {
+    const call = bridge[command] as (...args: unknown[]) => Promise<unknown>;
+    exposed[command] = (...args: unknown[]) =>
+      call(...args).catch((err: unknown) => {
+        const { error } = toResult(err) as { error: { code: BridgeErrorCode; message: string } };
+        throw { name: 'BridgeError', code: error.code, message: error.message } satisfies BridgeFailure;
+      });
+  }
+  return exposed as unknown as FerryBridge;
 }

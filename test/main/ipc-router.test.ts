@@ -11,7 +11,7 @@ import { commandChannel, EVENT_CHANNEL } from '../../src/shared/ipc-channels.js'
 import { FileSecretStore } from '../../src/app/secret-store.js';
 import { routeBridge } from '../../src/main/ipc-router.js';
 import { isOwnPage, rendererEntry } from '../../src/main/renderer-page.js';
-import { createIpcBridge } from '../../src/preload/ipc-bridge.js';
+import { createIpcBridge, forContextBridge } from '../../src/preload/ipc-bridge.js';
 import { desktopStandIn, IpcStandIn, startFerryApp } from '../helpers/desktop.js';
 import { eventually, removeDir, tempDir } from '../helpers/server.js';
 
@@ -118,5 +118,20 @@ describe('the IPC router and the preload bridge', () => {
     await app.setSettings({ notifications: false });
     await eventually(() => direct.length === 1, 5_000, 'the app event');
     expect(apps).toEqual([]);
+  });
+
+  it("hands the page failures as plain data, since the context bridge keeps only an Error's message", async () => {
+    const { ipc } = await routed();
+    const exposed = forContextBridge(createIpcBridge(ipc.renderer(PAGE)));
+    const failure: unknown = await exposed.pause().catch((e: unknown) => e);
+    expect(failure).not.toBeInstanceOf(Error);
+    expect(structuredClone(failure)).toEqual({ name: 'BridgeError', code: 'not-set-up', message: expect.any(String) });
+    expect(await exposed.getApp().catch((e: unknown) => e)).toMatchObject({ setup: { mode: 'none' } });
+    const apps: AppInfo[] = [];
+    const off = exposed.onApp((a) => apps.push(a));
+    await exposed.setSettings({ notifications: false });
+    await eventually(() => apps.length === 1, 5_000, 'an app event');
+    off();
+    expect(ipc.listenerCount(EVENT_CHANNEL)).toBe(0);
   });
 });
