@@ -140,5 +140,8 @@ function run(): void {
 }
 
 registerAppScheme();
+// The same folder in development (where the name would be package.json's "ferry") as when
+// packaged; set before the single-instance lock, which lives there.
+app.setPath('userData', join(app.getPath('appData'), 'Ferry'));
 if (app.requestSingleInstanceLock()) run();
 else app.quit();
