@@ -29,6 +29,8 @@ export class TrayService {
   ) {}
 
   render(model: TrayModel): void {
+    // Transfer progress changes many times a second; only a visible difference redraws.
+    if (this.shown && JSON.stringify(this.shown) === JSON.stringify(model)) return;
     const tray = this.tray ?? this.create(model.icon);
     if (this.shown?.icon !== model.icon) tray.setImage(this.image(model.icon));
     if (this.shown?.tooltip !== model.tooltip) tray.setToolTip(model.tooltip);
