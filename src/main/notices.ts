@@ -1,10 +1,11 @@
 /**
  * Which OS notifications a new engine snapshot calls for: one for the conflicts and one for the
- * sync issues that appeared since the last snapshot. Pure; src/main/notifier.ts shows them.
+ * sync issues that appeared since the last snapshot, and one when the device is signed out or
+ * syncing failed outright. Pure; src/main/notifier.ts shows them.
  * What already existed when main first looked (at start, or after the app core restarted) is
  * the baseline and is not announced again.
  */
-import type { Conflict, IssueKind, SyncIssue } from '../shared/bridge.js';
+import type { Conflict, ConnectionStatus, IssueKind, SyncIssue } from '../shared/bridge.js';
 
 export interface Notice {
   title: string;
@@ -14,11 +15,21 @@ export interface Notice {
 export interface Seen {
   conflicts: ReadonlySet<number>;
   issues: ReadonlySet<string>;
+  /** The connection trouble already announced (or there at the start). */
+  trouble: string | null;
 }
 
 export interface Snapshot {
+  connection: ConnectionStatus;
   conflicts: Conflict[];
   issues: SyncIssue[];
+}
+
+/** A connection state the user has to act on; the others mend themselves. */
+function troubleOf(connection: ConnectionStatus): Notice | null {
+  if (connection.status === 'signed-out') return { title: 'Ferry is signed out', body: `${connection.reason}. Open Ferry to sign in again.` };
+  if (connection.status === 'failed') return { title: "Ferry can't sync", body: connection.reason };
+  return null;
 }
 
 const ISSUE_TITLES: Record<IssueKind, string> = {
@@ -54,7 +65,12 @@ function issueNotice(added: SyncIssue[]): Notice {
 }
 
 export function seenOf(snapshot: Snapshot): Seen {
-  return { conflicts: new Set(snapshot.conflicts.map((c) => c.id)), issues: new Set(snapshot.issues.map((i) => i.id)) };
+  const trouble = troubleOf(snapshot.connection);
+  return {
+    conflicts: new Set(snapshot.conflicts.map((c) => c.id)),
+    issues: new Set(snapshot.issues.map((i) => i.id)),
+    trouble: trouble && trouble.body,
+  };
 }
 
 /** The notices for what `now` has and `before` had not; null `before` makes `now` the baseline. */
@@ -62,5 +78,10 @@ export function newNotices(before: Seen | null, now: Snapshot): Notice[] {
   if (before === null) return [];
   const conflicts = now.conflicts.filter((c) => !before.conflicts.has(c.id));
   const issues = now.issues.filter((i) => !before.issues.has(i.id));
-  return [...(conflicts.length > 0 ? [conflictNotice(conflicts)] : []), ...(issues.length > 0 ? [issueNotice(issues)] : [])];
+  const trouble = troubleOf(now.connection);
+  return [
+    ...(trouble && trouble.body !== before.trouble ? [trouble] : []),
+    ...(conflicts.length > 0 ? [conflictNotice(conflicts)] : []),
+    ...(issues.length > 0 ? [issueNotice(issues)] : []),
+  ];
 }

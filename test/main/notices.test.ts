@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Conflict, SyncIssue } from '../../src/shared/bridge.js';
+import type { Conflict, ConnectionStatus, SyncIssue } from '../../src/shared/bridge.js';
 import { newNotices, seenOf, type Snapshot } from '../../src/main/notices.js';
 
 const conflict = (id: number, path = `docs/report-${id}.txt`): Conflict => ({
@@ -22,7 +22,9 @@ const issue = (id: string, kind: SyncIssue['kind'] = 'mass-delete', message = '1
   count: 1200,
 });
 
-const snap = (conflicts: Conflict[], issues: SyncIssue[] = []): Snapshot => ({ conflicts, issues });
+const connected: ConnectionStatus = { status: 'connected', since: 1 };
+const snap = (conflicts: Conflict[], issues: SyncIssue[] = [], connection: ConnectionStatus = connected): Snapshot => ({ connection, conflicts, issues });
+const revoked: ConnectionStatus = { status: 'signed-out', reason: 'the device token was revoked' };
 
 describe('newNotices', () => {
   it('takes the first snapshot as the baseline', () => {
@@ -64,5 +66,19 @@ describe('newNotices', () => {
     expect(newNotices(seenOf(first), first)).toEqual([]);
     expect(newNotices(seenOf(first), resolved)).toEqual([]);
     expect(newNotices(seenOf(resolved), snap([conflict(2)], [issue('a')]))).toHaveLength(1);
+  });
+
+  it('announces being signed out or failing once, and again after it mended', () => {
+    expect(newNotices(seenOf(snap([])), snap([], [], revoked))).toEqual([
+      { title: 'Ferry is signed out', body: 'the device token was revoked. Open Ferry to sign in again.' },
+    ]);
+    expect(newNotices(seenOf(snap([], [], revoked)), snap([], [], revoked))).toEqual([]);
+    expect(newNotices(seenOf(snap([], [], revoked)), snap([]))).toEqual([]);
+    expect(newNotices(seenOf(snap([])), snap([], [], { status: 'failed', reason: 'protocol version 9 is not supported' }))).toEqual([
+      { title: "Ferry can't sync", body: 'protocol version 9 is not supported' },
+    ]);
+    // Going offline and coming back needs nobody's help: no notice.
+    expect(newNotices(seenOf(snap([])), snap([], [], { status: 'offline', reason: 'server unreachable', retryAt: 1 }))).toEqual([]);
+    expect(newNotices(null, snap([], [], revoked))).toEqual([]);
   });
 });
