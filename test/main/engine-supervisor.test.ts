@@ -3,13 +3,16 @@
  * Node child process: a real FerryApp in another process, restarted after a crash.
  */
 import type { ChildProcess } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BridgeError, type AppInfo } from '../../src/shared/bridge.js';
 import { EngineSupervisor, restartDelay } from '../../src/main/engine-supervisor.js';
 import { SealedTokenFile } from '../../src/main/sealed-token-file.js';
+import * as admin from '../../src/server/admin.js';
+import { startClient } from '../helpers/engine.js';
 import { desktopStandIn, forkNodeHost, keychainStandIn } from '../helpers/desktop.js';
-import { eventually, removeDir, tempDir } from '../helpers/server.js';
+import { eventually, removeDir, startServer, tempDir } from '../helpers/server.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -46,7 +49,7 @@ async function supervised(options: { restartDelaysMs?: number[]; stopTimeoutMs?:
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   supervisor.start();
-  return { supervisor, children, ups, downs, logs };
+  return { supervisor, children, ups, downs, logs, dir };
 }
 
 describe('EngineSupervisor', () => {
@@ -87,6 +90,26 @@ describe('EngineSupervisor', () => {
     expect(await exited(children[0]!)).toEqual({ code: null, signal: 'SIGKILL' });
     expect(logs).toContain('the sync process did not stop in time; killing it');
     expect(children).toHaveLength(1);
+  });
+
+  it('syncs from the child process, hashing in the bundled worker', async () => {
+    const s = await startServer();
+    cleanups.push(() => s.close());
+    await admin.addUser(s.store, 'ann', 'ann-password');
+    await admin.createFolder(s.store, 'Docs', 'ann');
+    const { token } = await admin.createToken(s.store, 'ann', 'desk');
+    const other = await startClient(s.url, token, 'Docs');
+    cleanups.push(async () => {
+      await other.stop();
+      await removeDir(other.root);
+      await removeDir(other.stateDir);
+    });
+    const { supervisor, dir } = await supervised();
+    const root = join(dir, 'Docs');
+    await supervisor.bridge.connect({ server: s.url, user: 'ann', password: 'ann-password', device: 'laptop', dir: root });
+    await writeFile(join(root, 'from-the-app.txt'), 'made on the laptop');
+    await eventually(() => readFile(join(other.root, 'from-the-app.txt'), 'utf8').catch(() => undefined), 20_000, 'the file on the other device');
+    expect(await readFile(join(other.root, 'from-the-app.txt'), 'utf8')).toBe('made on the laptop');
   });
 
   it('waits longer after each crash in a row', () => {
