@@ -1,7 +1,7 @@
 /** The desktop actions the app core asks main for, done with Electron's shell, dialog and login items. */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { app, dialog, shell, type BrowserWindow } from 'electron';
+import { app, dialog, shell, type BrowserWindow, type OpenDialogOptions } from 'electron';
 import type { DesktopHooks } from '../app/ferry-app.js';
 import { HIDDEN_FLAG, LinuxAutostart } from './linux-autostart.js';
 
@@ -17,7 +17,7 @@ export function electronDesktopHooks(parent: () => BrowserWindow | null): Deskto
   return {
     showInFolder: async (path) => shell.showItemInFolder(path),
     async chooseFolder() {
-      const options = { title: 'Choose a folder to sync', properties: ['openDirectory', 'createDirectory'] as ('openDirectory' | 'createDirectory')[] };
+      const options: OpenDialogOptions = { title: 'Choose a folder to sync', properties: ['openDirectory', 'createDirectory'] };
       const window = parent();
       const picked = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
       return picked.canceled ? null : (picked.filePaths[0] ?? null);
