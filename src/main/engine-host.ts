@@ -4,12 +4,12 @@
  * only main can do (the keychain, the desktop) it asks main for. The same file runs as a plain
  * Node child process in tests.
  */
-import { pino } from 'pino';
 import { FerryApp } from '../app/ferry-app.js';
 import { STATE_DIR_VARIABLE, UtilityEnd } from './host-channel.js';
+import { desktopLogger, LOG_FILE_VARIABLE } from './log-file.js';
 import { parentPort } from './parent-port.js';
 
-const logger = pino({ level: process.env.FERRY_LOG ?? 'info' });
+const logger = desktopLogger('sync', process.env[LOG_FILE_VARIABLE]);
 const end = new UtilityEnd(
   parentPort(),
   (problem) => logger.error(problem),

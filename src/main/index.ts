@@ -5,12 +5,12 @@
  */
 import { join } from 'node:path';
 import { app, ipcMain, safeStorage, session, shell, utilityProcess, type BrowserWindow } from 'electron';
-import { pino } from 'pino';
 import { electronDesktopHooks } from './desktop-hooks.js';
 import { EngineSupervisor, type HostProcess } from './engine-supervisor.js';
 import { STATE_DIR_VARIABLE } from './host-channel.js';
 import { routeBridge } from './ipc-router.js';
 import { HIDDEN_FLAG } from './linux-autostart.js';
+import { desktopLogger, LOG_FILE_VARIABLE, rotateLog } from './log-file.js';
 import { Notifier } from './notifier.js';
 import { isOwnPage, rendererEntry } from './renderer-page.js';
 import { SealedTokenFile } from './sealed-token-file.js';
@@ -19,13 +19,11 @@ import { TrayService } from './tray.js';
 import { trayModel, type MenuAction } from './tray-model.js';
 import { createWindow, guardContents, hardenSession, registerAppScheme } from './window.js';
 
-const logger = pino({ level: process.env.FERRY_LOG ?? 'info' });
-
-function forkHost(stateDir: string): HostProcess {
+function forkHost(stateDir: string, logFile: string): HostProcess {
   const child = utilityProcess.fork(join(import.meta.dirname, 'engine-host.js'), [], {
     serviceName: 'Ferry sync',
     stdio: 'inherit',
-    env: { ...process.env, [STATE_DIR_VARIABLE]: stateDir },
+    env: { ...process.env, [STATE_DIR_VARIABLE]: stateDir, [LOG_FILE_VARIABLE]: logFile },
   });
   return {
     port: {
@@ -42,6 +40,9 @@ function forkHost(stateDir: string): HostProcess {
 }
 
 function run(): void {
+  const logFile = join(app.getPath('logs'), 'ferry.log');
+  rotateLog(logFile);
+  const logger = desktopLogger('main', logFile);
   const entry = rendererEntry(app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL);
   const resources = app.isPackaged ? process.resourcesPath : join(app.getAppPath(), 'resources');
   const appIcon = join(resources, 'icon.png');
@@ -64,7 +65,7 @@ function run(): void {
   };
 
   const supervisor = new EngineSupervisor({
-    fork: () => forkHost(stateDir),
+    fork: () => forkHost(stateDir, logFile),
     services: {
       secrets: new SealedTokenFile(join(app.getPath('userData'), 'device-token.json'), safeStorage, (m) => logger.warn(m)),
       desktop: electronDesktopHooks(() => window),
