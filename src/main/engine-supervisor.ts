@@ -5,8 +5,9 @@
  * made while the core is down fails at once with a clear message instead of hanging.
  * Written against a `fork` function, so tests run the same host entry as a Node child process.
  */
-import type { FerryBridge, Unsubscribe } from '../shared/bridge.js';
-import { bridgeOver, EVENTS, type EventName } from '../shared/bridge-calls.js';
+import { EventHub } from '../app/event-hub.js';
+import type { FerryBridge } from '../shared/bridge.js';
+import { bridgeOver, EVENTS } from '../shared/bridge-calls.js';
 import { MainEnd, type HostServices, type Port } from './host-channel.js';
 
 export interface HostProcess {
@@ -52,13 +53,15 @@ export class EngineSupervisor {
   private downReason = 'the sync process is starting';
   private restartTimer: NodeJS.Timeout | null = null;
   private stopping = false;
-  private readonly listeners = new Map<EventName, Set<(payload: unknown) => void>>();
+  /** The bridge's listeners: they stay when the process under them is replaced. */
+  private readonly hub: EventHub;
 
   constructor(private readonly o: SupervisorOptions) {
+    this.hub = new EventHub((err) => o.log('error', `a bridge listener failed: ${err instanceof Error ? err.message : String(err)}`));
     this.bridge = bridgeOver({
       call: (command, args) =>
         this.current ? this.current.end.call(command, args) : Promise.resolve({ ok: false, error: { code: 'internal', message: this.downReason } }),
-      listen: (event, listener) => this.listen(event, listener),
+      listen: (event, listener) => this.hub.on(event, listener),
     });
   }
 
@@ -83,19 +86,11 @@ export class EngineSupervisor {
     }
   }
 
-  private listen(event: EventName, listener: (payload: unknown) => void): Unsubscribe {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
-    const entry = (payload: unknown) => listener(payload);
-    set.add(entry);
-    return () => set.delete(entry);
-  }
-
   private spawn(): void {
     this.restartTimer = null;
     const child = this.o.fork();
     const end = new MainEnd(child.port, this.o.services, (problem) => this.o.log('error', problem));
-    for (const event of EVENTS) end.listen(event, (payload) => this.emit(event, payload));
+    for (const event of EVENTS) end.listen(event, (payload) => this.hub.emit(event, payload as never));
     let exited!: () => void;
     const running: Running = { process: child, end, startedAt: Date.now(), exited: new Promise((resolve) => (exited = resolve)) };
     child.onExit((code) => {
@@ -104,10 +99,6 @@ export class EngineSupervisor {
     });
     this.current = running;
     this.o.onUp();
-  }
-
-  private emit(event: EventName, payload: unknown): void {
-    for (const listener of [...(this.listeners.get(event) ?? [])]) listener(payload);
   }
 
   private exited(running: Running, code: number | null): void {

@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { BridgeError, type BridgeResult, type FerryBridge, type Unsubscribe } from '../shared/bridge.js';
 import { EVENTS, subscribeAll, toResult, type BridgeTransport, type CommandName, type EventName } from '../shared/bridge-calls.js';
 import { dispatch } from '../shared/bridge-schema.js';
+import { EventHub } from '../app/event-hub.js';
 import type { DesktopHooks } from '../app/ferry-app.js';
 import type { SecretStore } from '../app/secret-store.js';
 
@@ -125,7 +126,7 @@ async function answer(services: HostServices, service: AskName, args: unknown[])
  */
 export class MainEnd implements BridgeTransport {
   private readonly pending = new Pending();
-  private readonly listeners = new Map<EventName, Set<(payload: unknown) => void>>();
+  private readonly hub: EventHub;
   private closed: string | null = null;
   private readonly off: Unsubscribe;
   private stopped: (() => void) | null = null;
@@ -135,6 +136,7 @@ export class MainEnd implements BridgeTransport {
     private readonly services: HostServices,
     private readonly report: ProtocolErrorReporter,
   ) {
+    this.hub = new EventHub((err) => report(`a listener failed: ${err instanceof Error ? err.message : String(err)}`));
     this.off = port.onMessage((message) => this.receive(message));
   }
 
@@ -144,11 +146,7 @@ export class MainEnd implements BridgeTransport {
   }
 
   listen(event: EventName, listener: (payload: unknown) => void): Unsubscribe {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
-    const entry = (payload: unknown) => listener(payload);
-    set.add(entry);
-    return () => set.delete(entry);
+    return this.hub.on(event, listener);
   }
 
   /** Asks the app core to stop cleanly; resolves when it says it has (or the channel closes). */
@@ -178,7 +176,7 @@ export class MainEnd implements BridgeTransport {
         if (!this.pending.settle(message.id, message.result as BridgeResult<unknown>)) this.report(`a result for unknown call ${message.id}`);
         return;
       case 'event':
-        for (const listener of [...(this.listeners.get(message.event) ?? [])]) listener(message.payload);
+        this.hub.emit(message.event, message.payload as never);
         return;
       case 'ask':
         void this.ask(message.id, message.service, message.args);

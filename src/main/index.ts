@@ -55,6 +55,8 @@ function run(): void {
   let quitting = false;
 
   const showWindow = () => {
+    // macOS can send 'activate' while the app is still starting; the window comes with 'ready'.
+    if (!app.isReady()) return;
     if (!window || window.isDestroyed()) {
       window = createWindow(entry, join(import.meta.dirname, '../preload/index.cjs'), appIcon);
       window.on('closed', () => (window = null));
