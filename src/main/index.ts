@@ -45,7 +45,7 @@ function run(): void {
   const logger = desktopLogger('main', logFile);
   const entry = rendererEntry(app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL);
   const resources = app.isPackaged ? process.resourcesPath : join(app.getAppPath(), 'resources');
-  const appIcon = join(resources, 'icon.png');
+  const appIcon = join(resources, 'icon-512.png');
   // Not userData itself: on macOS and Windows that is where the headless client keeps its state.
   const stateDir = join(app.getPath('userData'), 'app');
   const startHidden = process.argv.includes(HIDDEN_FLAG) || (process.platform === 'darwin' && app.getLoginItemSettings().wasOpenedAtLogin);
