@@ -4,10 +4,10 @@
  * (what both last agreed on) — plus each folder's cursor and the server identity it belongs
  * to. SQLite in WAL mode, so a crash at any point leaves the last committed state.
  */
-import Sqlite from 'better-sqlite3';
 import type { Database, Statement } from 'better-sqlite3';
 import type { Conflict } from '../../shared/bridge.js';
 import type { Entry } from '../../shared/protocol/messages.js';
+import { openSqlite } from '../../shared/sqlite.js';
 import type { ChunkList } from '../content/file-content.js';
 import type { Identity, LocalState, SyncedState } from '../sync/reconcile.js';
 
@@ -104,7 +104,7 @@ export class LocalJournal {
   private readonly s: ReturnType<typeof prepare>;
 
   constructor(file: string) {
-    this.db = new Sqlite(file);
+    this.db = openSqlite(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
