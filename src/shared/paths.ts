@@ -7,6 +7,7 @@
  * NUL, control characters or backslashes, and is not inside the reserved `.ferry/`
  * folder that holds the engine's staging files.
  */
+import { utf8Length } from './utf8.js';
 
 export const RESERVED_DIR = '.ferry';
 export const MAX_PATH_BYTES = 4096;
@@ -25,12 +26,12 @@ export function checkPath(path: string): PathCheck {
   if (path.startsWith('/')) return bad('path is absolute');
   if (/^[A-Za-z]:/.test(path)) return bad('path starts with a drive letter');
   if (path.normalize('NFC') !== path) return bad('path is not in Unicode NFC form');
-  if (Buffer.byteLength(path) > MAX_PATH_BYTES) return bad(`path is longer than ${MAX_PATH_BYTES} bytes`);
+  if (utf8Length(path) > MAX_PATH_BYTES) return bad(`path is longer than ${MAX_PATH_BYTES} bytes`);
   const segments = path.split('/');
   for (const segment of segments) {
     if (segment === '') return bad('path has an empty segment');
     if (segment === '.' || segment === '..') return bad(`path has a '${segment}' segment`);
-    if (Buffer.byteLength(segment) > MAX_SEGMENT_BYTES) {
+    if (utf8Length(segment) > MAX_SEGMENT_BYTES) {
       return bad(`a path segment is longer than ${MAX_SEGMENT_BYTES} bytes`);
     }
   }

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { checkPath } from '../paths.js';
+import { utf8Length } from '../utf8.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -33,7 +34,7 @@ export const EntryKind = z.enum(['file', 'dir', 'symlink']);
 const MAX_TARGET_BYTES = 4096;
 const SymlinkTarget = z
   .string()
-  .refine((t) => !t.includes('\0') && Buffer.byteLength(t) <= MAX_TARGET_BYTES, 'bad symlink target');
+  .refine((t) => !t.includes('\0') && utf8Length(t) <= MAX_TARGET_BYTES, 'bad symlink target');
 
 /** Permission bits only; the exec bit is what syncs in practice. */
 const Mode = z.number().int().min(0).max(0o777);
