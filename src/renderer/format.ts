@@ -22,7 +22,9 @@ function digits(value: number, unit: string): number {
 
 export function formatBytes(bytes: number, locale: string): string {
   const { value, unit } = scaled(bytes);
-  return new Intl.NumberFormat(locale, { style: 'unit', unit, unitDisplay: 'short', maximumFractionDigits: digits(value, unit) }).format(value);
+  // CLDR's short name for a byte is the word ("512 byte"); the narrow one is "512B".
+  const unitDisplay = unit === 'byte' ? 'narrow' : 'short';
+  return new Intl.NumberFormat(locale, { style: 'unit', unit, unitDisplay, maximumFractionDigits: digits(value, unit) }).format(value);
 }
 
 export function formatRate(bytesPerSecond: number, locale: string): string {

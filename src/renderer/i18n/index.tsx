@@ -1,34 +1,9 @@
-/**
- * Translations and locale-aware formatting for components: useI18n() gives `t(key, params)`
- * and the format helpers bound to the chosen locale. Keys are typed from the English table,
- * and every other table must have all of them, so a missing translation fails type-check.
- */
+/** Translations and locale-aware formatting for components: `t(key, params)` and the format helpers bound to the chosen locale. */
 import { createContext, useContext, useMemo, type ReactNode } from 'react';
 import { formatBytes, formatDuration, formatRate, formatTime } from '../format.js';
-import { en, type MessageKey, type Messages } from './en.js';
-import { zhCN } from './zh-CN.js';
+import { translate, type Locale, type MessageKey, type Params } from './translate.js';
 
-export type Locale = 'en' | 'zh-CN';
-export type { MessageKey };
-
-const TABLES: Record<Locale, Messages> = { en, 'zh-CN': zhCN };
-
-/** The first of the user's languages we have, else English. */
-export function pickLocale(languages: readonly string[]): Locale {
-  for (const lang of languages) {
-    if (lang.toLowerCase().startsWith('zh')) return 'zh-CN';
-    if (lang.toLowerCase().startsWith('en')) return 'en';
-  }
-  return 'en';
-}
-
-export type Params = Record<string, string | number>;
-
-export function translate(locale: Locale, key: MessageKey, params?: Params): string {
-  const text = TABLES[locale][key];
-  if (!params) return text;
-  return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
-}
+export { pickLocale, translate, type Locale, type MessageKey, type Params } from './translate.js';
 
 export interface I18n {
   locale: Locale;
