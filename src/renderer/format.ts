@@ -52,7 +52,7 @@ export function formatTime(ms: number, locale: string, now: number = Date.now())
   const when = new Date(ms);
   const sameDay = new Date(now).toDateString() === when.toDateString();
   const options: Intl.DateTimeFormatOptions = sameDay
-    ? { hour: '2-digit', minute: '2-digit', second: '2-digit' }
+    ? { hour: '2-digit', minute: '2-digit' }
     : { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' };
   return new Intl.DateTimeFormat(locale, options).format(when);
 }

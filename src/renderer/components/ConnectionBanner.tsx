@@ -74,6 +74,7 @@ function SignIn({ setup }: { setup: Setup }) {
   };
   return (
     <form className="inline-form" onSubmit={submit}>
+      <input type="text" className="visually-hidden" value={setup.user ?? ''} autoComplete="username" readOnly tabIndex={-1} aria-hidden="true" />
       <label>
         <span className="visually-hidden">{t('connection.passwordFor', { user: setup.user ?? '' })}</span>
         <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} placeholder={t('field.password')} autoComplete="current-password" required />

@@ -36,7 +36,7 @@ export function IssueList({ issues, folderName }: { issues: SyncIssue[]; folderN
 }
 
 function IssueItem({ issue, folder }: { issue: SyncIssue; folder: string }) {
-  const { t } = useI18n();
+  const { t, locale } = useI18n();
   const bridge = useBridge();
   const [confirm, confirmState] = useAction(() => bridge.confirmDeletes(issue.folder));
   const [reject, rejectState] = useAction(() => bridge.rejectDeletes(issue.folder));
@@ -46,30 +46,31 @@ function IssueItem({ issue, folder }: { issue: SyncIssue; folder: string }) {
   const busy = confirmState.busy || rejectState.busy || retryState.busy;
   return (
     <li className={`card issue issue-${issue.kind}`} aria-labelledby={titleId} data-kind={issue.kind}>
-      <h3 id={titleId}>{issue.kind === 'mass-delete' ? t('issue.massDeleteCount', { count: issue.count ?? 0, folder }) : t(keys.title)}</h3>
+      <h3 id={titleId}>{issue.kind === 'mass-delete' ? t('issue.massDeleteCount', { count: (issue.count ?? 0).toLocaleString(locale), folder }) : t(keys.title)}</h3>
       {issue.path && <p className="path">{issue.path}</p>}
       <p>{issue.message}</p>
       <p className="meta">
         {t(keys.hint)} · {folder}
       </p>
-      <div className="actions">
-        {issue.kind === 'mass-delete' ? (
-          <>
-            <button type="button" onClick={() => void reject()} disabled={busy}>
-              {t('issue.restoreFiles')}
-            </button>
-            <button type="button" className="danger" onClick={() => void confirm()} disabled={busy}>
-              {t('issue.deleteEverywhere')}
-            </button>
-          </>
-        ) : (
-          issue.kind !== 'unsupported-name' && (
+      {issue.kind === 'mass-delete' ? (
+        <div className="actions">
+          <button type="button" onClick={() => void reject()} disabled={busy}>
+            {t('issue.restoreFiles')}
+          </button>
+          <button type="button" className="danger" onClick={() => void confirm()} disabled={busy}>
+            {t('issue.deleteEverywhere')}
+          </button>
+        </div>
+      ) : (
+        // A name this OS can't hold is fixed on another device; trying again changes nothing.
+        issue.kind !== 'unsupported-name' && (
+          <div className="actions">
             <button type="button" onClick={() => void retry()} disabled={busy}>
               {t('action.retry')}
             </button>
-          )
-        )}
-      </div>
+          </div>
+        )
+      )}
       <ErrorText error={confirmState.error ?? rejectState.error ?? retryState.error} />
     </li>
   );

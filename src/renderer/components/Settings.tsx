@@ -246,7 +246,7 @@ function Preferences({ app, prefs, onPrefs }: { app: AppInfo; prefs: Prefs; onPr
           <option value="zh-CN">简体中文</option>
         </select>
       </div>
-      <p className="meta">{t('settings.version', { version: app.version })}</p>
+      <p className="meta version">{t('settings.version', { version: app.version })}</p>
     </section>
   );
 }
