@@ -6,18 +6,19 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type {
-  Activity,
-  BandwidthLimits,
-  Conflict,
-  ConflictChoice,
-  ConnectionStatus,
-  EngineState,
-  SyncBridge,
-  FolderStatus,
-  SyncIssue,
-  TransfersSnapshot,
-  Unsubscribe,
+import {
+  BridgeError,
+  type Activity,
+  type BandwidthLimits,
+  type Conflict,
+  type ConflictChoice,
+  type ConnectionStatus,
+  type EngineState,
+  type SyncBridge,
+  type FolderStatus,
+  type SyncIssue,
+  type TransfersSnapshot,
+  type Unsubscribe,
 } from '../shared/bridge.js';
 import type { Entry, ServerMessageOf } from '../shared/protocol/messages.js';
 import { VERSION } from '../shared/version.js';
@@ -265,7 +266,7 @@ export class Engine implements SyncBridge {
 
   async resolveConflict(id: number, choice: ConflictChoice): Promise<void> {
     const conflict = this.journal.conflicts().find((c) => c.id === id);
-    if (!conflict) throw new Error(`no conflict with id ${id}`);
+    if (!conflict) throw new BridgeError('not-found', `no conflict with id ${id}`);
     const folder = this.folder(conflict.folder);
     const copy = join(folder.root, ...conflict.copy.split('/'));
     const original = join(folder.root, ...conflict.path.split('/'));
@@ -303,7 +304,7 @@ export class Engine implements SyncBridge {
 
   private folder(id: number): FolderSync {
     const folder = this.folders.find((f) => f.id === id);
-    if (!folder) throw new Error(`no folder with id ${id}`);
+    if (!folder) throw new BridgeError('not-found', `no folder with id ${id}`);
     return folder;
   }
 }
