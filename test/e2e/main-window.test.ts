@@ -246,6 +246,7 @@ describe('main window', { timeout: 60_000 }, () => {
 
   it('shows offline with a retry countdown while the server is down, and recovers when it returns', async () => {
     const port = Number(new URL(srv.url).port);
+    await view('overview');
     await srv.close();
     await banner('offline').waitFor({ timeout: WAIT });
     await page.getByText(/Retrying in \d+ s/).waitFor();

@@ -17,8 +17,11 @@ export function ActivityFeed({
   folderName,
   onHistory,
   limit,
+  thisDevice,
 }: {
   activity: Activity[];
+  /** This device's name: its own changes come back from the server under it (a restore, say). */
+  thisDevice: string | null;
   folderName: (id: number) => string;
   onHistory: (folder: number, path: string) => void;
   limit?: number;
@@ -48,7 +51,7 @@ export function ActivityFeed({
                   {t(ACTION_KEYS[a.action])}
                   {a.from && ` ${t('activity.from', { from: a.from })}`}
                   {' · '}
-                  {a.direction === 'up' ? t('activity.byThisDevice') : t('activity.byDevice', { device: a.device })}
+                  {a.direction === 'up' || a.device === thisDevice ? t('activity.byThisDevice') : t('activity.byDevice', { device: a.device })}
                   {' · '}
                   {folderName(a.folder)}
                 </span>

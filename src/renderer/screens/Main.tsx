@@ -75,10 +75,10 @@ export function Main({ app, state, prefs, onPrefs }: { app: AppInfo; state: Engi
               </p>
             )}
             <TransferList transfers={state.transfers} />
-            <ActivityFeed activity={state.activity} folderName={folderName} onHistory={openHistory} limit={OVERVIEW_ACTIVITY} />
+            <ActivityFeed activity={state.activity} folderName={folderName} onHistory={openHistory} limit={OVERVIEW_ACTIVITY} thisDevice={state.device} />
           </>
         )}
-        {view === 'activity' && <ActivityFeed activity={state.activity} folderName={folderName} onHistory={openHistory} />}
+        {view === 'activity' && <ActivityFeed activity={state.activity} folderName={folderName} onHistory={openHistory} thisDevice={state.device} />}
         {view === 'conflicts' && <ConflictList conflicts={state.conflicts} app={app} folderName={folderName} />}
         {view === 'issues' && <IssueList issues={state.issues} folderName={folderName} />}
         {view === 'settings' && <Settings app={app} state={state} prefs={prefs} onPrefs={onPrefs} />}

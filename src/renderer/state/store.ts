@@ -52,8 +52,11 @@ export function createStore(bridge: FerryBridge): FerryStore {
       }
       case 'connection':
         return patchState((s) => ({ ...s, connection: payload as EngineState['connection'] }));
-      case 'folders':
-        return patchState((s) => ({ ...s, folders: payload as EngineState['folders'] }));
+      case 'folders': {
+        const folders = payload as EngineState['folders'];
+        // No event carries `paused` itself; every folder of a paused engine says so.
+        return patchState((s) => ({ ...s, folders, paused: folders.length > 0 && folders.every((f) => f.phase === 'paused') }));
+      }
       case 'transfers':
         return patchState((s) => ({ ...s, transfers: payload as EngineState['transfers'] }));
       case 'conflicts':
