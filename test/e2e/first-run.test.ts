@@ -6,6 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as admin from '../../src/server/admin.js';
 import { startClient, type TestClient } from '../helpers/engine.js';
 import { eventually, removeDir, seedUser, startServer, tempDir, type TestServer } from '../helpers/server.js';
 import { errorsOf, launchBrowser, openPage, requireBuild, screenshot, startUiClient, type UiClient } from './support.js';
@@ -72,6 +73,18 @@ describe('first run', { timeout: 60_000 }, () => {
     await page.locator('.activity[data-path="from-other.txt"]').waitFor({ timeout: WAIT });
     const devices = await srv.store.listDevices();
     expect(devices.map((d) => d.name)).toContain('carol-browser');
+  });
+
+  it('after the token is revoked, shows signed out and signs in again with the password', async () => {
+    const device = (await srv.store.listDevices()).find((d) => d.name === 'carol-browser')!;
+    await admin.revokeToken(srv.store, device.id);
+    await page.locator('[data-connection=signed-out]').waitFor({ timeout: WAIT });
+    await screenshot(page, 'signed-out-sign-in');
+    await page.getByPlaceholder('Password').fill('carol-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('[data-connection=connected]').waitFor({ timeout: WAIT });
+    await writeFile(join(other.root, 'after-sign-in.txt'), 'still syncing');
+    await eventually(async () => (await readFile(join(dir, 'after-sign-in.txt'), 'utf8').catch(() => '')) === 'still syncing', WAIT, 'the file to arrive');
     expect(errorsOf(page)).toEqual([]);
   });
 });

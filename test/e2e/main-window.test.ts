@@ -104,6 +104,11 @@ describe('main window', { timeout: 60_000 }, () => {
     await page.getByLabel('Upload limit (KB/s)').fill('1024');
     await page.getByRole('region', { name: 'Syncing' }).getByRole('button', { name: 'Save' }).click();
     await page.getByText('Saved.').first().waitFor();
+    const rules = page.getByRole('region', { name: 'Ignore rules' });
+    await rules.getByRole('textbox').fill('*.tmp\nbuild/\n');
+    await rules.getByRole('button', { name: 'Save' }).click();
+    await rules.getByText('Saved.').waitFor();
+    await eventually(async () => (await readFile(join(other.root, '.ferryignore'), 'utf8').catch(() => '')) === '*.tmp\nbuild/\n', WAIT, 'the rules to reach the other device');
     await screenshot(page, 'settings');
 
     await view('overview');

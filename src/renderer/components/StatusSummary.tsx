@@ -18,6 +18,7 @@ const PHASE_KEYS: Record<FolderPhase, MessageKey> = {
 function overall(state: EngineState): MessageKey {
   if (state.paused) return 'overall.paused';
   if (state.folders.some((f) => f.phase === 'error')) return 'overall.error';
+  if (state.connection.status === 'signed-out') return 'overall.signedOut';
   if (state.connection.status !== 'connected') return 'overall.waiting';
   if (state.transfers.items.length > 0 || state.folders.some((f) => f.phase !== 'idle' || f.pending > 0)) return 'overall.syncing';
   return 'overall.upToDate';
@@ -73,7 +74,7 @@ export function StatusSummary({ state }: { state: EngineState }) {
             <div className="folder-side">
               <span className={`badge phase-${f.phase}`}>{t(PHASE_KEYS[f.phase])}</span>
               <span className="meta">
-                {t('folders.summary', { files: f.files.toLocaleString(i18n.locale), size: i18n.bytes(f.bytes) })}
+                {f.files === 1 ? t('folders.summaryOne', { size: i18n.bytes(f.bytes) }) : t('folders.summary', { files: f.files.toLocaleString(i18n.locale), size: i18n.bytes(f.bytes) })}
                 {f.lastSyncAt !== null && ` · ${t('folders.lastSync', { time: i18n.time(f.lastSyncAt) })}`}
               </span>
               {f.message && <span className="meta warn">{f.message}</span>}

@@ -47,6 +47,7 @@ export const en = {
   'overall.paused': 'Syncing is paused',
   'overall.error': 'A folder needs attention',
   'overall.waiting': 'Waiting for the server',
+  'overall.signedOut': 'Sign in to keep syncing',
   'overall.syncing': 'Syncing…',
   'overall.upToDate': 'Everything is up to date',
   'overall.pending': 'Files waiting: {count}',
@@ -62,6 +63,7 @@ export const en = {
 
   'folders.label': 'Folders',
   'folders.summary': '{files} files, {size}',
+  'folders.summaryOne': '1 file, {size}',
   'folders.lastSync': 'synced {time}',
 
   'transfers.title': 'Transfers',

@@ -49,6 +49,7 @@ export const zhCN: Messages = {
   'overall.paused': '同步已暂停',
   'overall.error': '有文件夹需要处理',
   'overall.waiting': '正在等待服务器',
+  'overall.signedOut': '请登录以继续同步',
   'overall.syncing': '正在同步…',
   'overall.upToDate': '全部已是最新',
   'overall.pending': '等待同步的文件：{count}',
@@ -64,6 +65,7 @@ export const zhCN: Messages = {
 
   'folders.label': '文件夹',
   'folders.summary': '{files} 个文件，{size}',
+  'folders.summaryOne': '1 个文件，{size}',
   'folders.lastSync': '同步于 {time}',
 
   'transfers.title': '传输',
