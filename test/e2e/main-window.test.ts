@@ -205,6 +205,11 @@ describe('main window', { timeout: 60_000 }, () => {
     await issue.waitFor({ state: 'detached', timeout: WAIT });
     await settled();
     expect((await readdir(join(ui.root, 'batch'))).length).toBe(names.length);
+    // The overview folds the thirty additions into a line or few.
+    await view('overview');
+    const folded = page.locator('.activity[data-path="batch/"]').first();
+    await folded.waitFor();
+    expect(Number(await folded.getAttribute('data-count'))).toBeGreaterThan(1);
   });
 
   it('works by keyboard: Tab reaches the views and Enter opens one', async () => {

@@ -116,6 +116,8 @@ export const en = {
   'activity.moved': 'Moved',
   'activity.conflict': 'Conflict',
   'activity.from': 'from {from}',
+  'activity.items': '({count} items)',
+  'activity.showAll': 'Show all',
   'activity.byThisDevice': 'on this device',
   'activity.byDevice': 'on {device}',
 

@@ -118,6 +118,8 @@ export const zhCN: Messages = {
   'activity.moved': '已移动',
   'activity.conflict': '冲突',
   'activity.from': '自 {from}',
+  'activity.items': '（{count} 项）',
+  'activity.showAll': '全部显示',
   'activity.byThisDevice': '在此设备上',
   'activity.byDevice': '在 {device} 上',
 

@@ -21,7 +21,7 @@ const VIEWS: { view: View; label: MessageKey }[] = [
   { view: 'settings', label: 'nav.settings' },
 ];
 
-/** Recent activity on the overview; the Activity view shows all of it. */
+/** Lines of recent activity on the overview; the Activity view shows every change. */
 const OVERVIEW_ACTIVITY = 8;
 
 /** The main window: connection on top, a view list on the left, the chosen view beside it. */
@@ -75,7 +75,7 @@ export function Main({ app, state, prefs, onPrefs }: { app: AppInfo; state: Engi
               </p>
             )}
             <TransferList transfers={state.transfers} />
-            <ActivityFeed activity={state.activity} folderName={folderName} onHistory={openHistory} limit={OVERVIEW_ACTIVITY} thisDevice={state.device} />
+            <ActivityFeed activity={state.activity} folderName={folderName} onHistory={openHistory} thisDevice={state.device} summary={{ lines: OVERVIEW_ACTIVITY, onShowAll: () => setView('activity') }} />
           </>
         )}
         {view === 'activity' && <ActivityFeed activity={state.activity} folderName={folderName} onHistory={openHistory} thisDevice={state.device} />}
