@@ -168,7 +168,7 @@ export class FerryApp implements FerryBridge {
   private async startHosting(port: number): Promise<FerryServer> {
     const listen = this.options.hostListen ?? '0.0.0.0';
     const server = await startHostedServer(this.options.stateDir, listen, port, this.options.logger);
-    this.hosted = { server, addresses: hostAddresses(server, listen) };
+    this.hosted = { server, addresses: hostAddresses(listen, server.port) };
     return server;
   }
 

@@ -35,13 +35,13 @@ export function localUrl(server: FerryServer, listen: string): string {
 }
 
 /** What other devices type in: each non-internal IPv4 address, and loopback, when listening on all of them. */
-export function hostAddresses(server: FerryServer, listen: string): string[] {
-  if (listen !== '0.0.0.0' && listen !== '::') return [server.url];
+export function hostAddresses(listen: string, port: number): string[] {
+  if (listen !== '0.0.0.0' && listen !== '::') return [`http://${listen.includes(':') ? `[${listen}]` : listen}:${port}`];
   const addresses: string[] = [];
   for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) addresses.push(`http://${a.address}:${server.port}`);
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) addresses.push(`http://${a.address}:${port}`);
   }
-  addresses.push(`http://127.0.0.1:${server.port}`);
+  addresses.push(`http://127.0.0.1:${port}`);
   return addresses;
 }
 

@@ -26,6 +26,8 @@ export interface WebBridgeServerOptions {
   /** Required to listen on anything but loopback: the UI then answers the network, still behind the key. */
   allowRemote?: boolean;
   rendererDir?: string;
+  /** The key calls and event sockets must carry; 32 random bytes unless given. */
+  key?: string;
 }
 
 /** A browser too slow to take its events is cut off rather than let them pile up in memory. */
@@ -54,7 +56,7 @@ function contentSecurityPolicy(host: string): string {
 }
 
 export class WebBridgeServer {
-  readonly key = randomBytes(32).toString('base64url');
+  readonly key: string;
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly rendererDir: string;
@@ -62,6 +64,7 @@ export class WebBridgeServer {
   private address: AddressInfo | undefined;
 
   private constructor(private readonly options: WebBridgeServerOptions) {
+    this.key = options.key ?? randomBytes(32).toString('base64url');
     this.rendererDir = options.rendererDir ?? defaultRendererDir();
     this.http = createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
       this.handle(req, res).catch((err: unknown) => {

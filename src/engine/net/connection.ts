@@ -149,7 +149,11 @@ export class Connection {
       this.outbox = new Outbox(ws, OUTBOX_HIGH_WATER, (n) => (this.bytesSent += n));
       this.send({ type: 'hello', protocol: PROTOCOL_VERSION, client: this.options.client });
     });
-    ws.on('message', (data: Buffer, isBinary) => this.onMessage(data, isBinary));
+    // A socket being closed still hands over what it had buffered; once it is no longer the
+    // current one (stopped, or replaced), nothing it says may reach the engine.
+    ws.on('message', (data: Buffer, isBinary) => {
+      if (this.ws === ws) this.onMessage(data, isBinary);
+    });
     ws.on('pong', () => (this.awaitingPong = false));
     ws.on('error', () => {
       /* the close event that follows decides */

@@ -25,6 +25,8 @@ export interface WebBridgeOptions {
 }
 
 export interface WebBridge extends FerryBridge {
+  /** Resolves once the event socket is open: events of what happens after that arrive. */
+  whenOpen(): Promise<void>;
   /** Closes the event socket for good. */
   close(): void;
 }
@@ -45,6 +47,8 @@ export function createWebBridge(options: WebBridgeOptions): WebBridge {
   let attempt = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
+  let opened: () => void = () => {};
+  let openNow = new Promise<void>((resolve) => (opened = resolve));
 
   const deliver = (event: EventName, payload: unknown): void => {
     for (const listener of [...(listeners.get(event) ?? [])]) listener(payload);
@@ -86,6 +90,7 @@ export function createWebBridge(options: WebBridgeOptions): WebBridge {
       const wasDown = link === 'down';
       link = 'open';
       attempt = 0;
+      opened();
       if (wasDown) void resync();
     });
     ws.addEventListener('message', (event) => {
@@ -109,6 +114,7 @@ export function createWebBridge(options: WebBridgeOptions): WebBridge {
         link = 'down';
         const offline: ConnectionStatus = { status: 'offline', reason: 'lost contact with the Ferry client', retryAt: Date.now() + delay };
         deliver('connection', offline);
+        openNow = new Promise<void>((resolve) => (opened = resolve));
       }
       timer = setTimeout(connect, delay);
     });
@@ -116,6 +122,7 @@ export function createWebBridge(options: WebBridgeOptions): WebBridge {
   connect();
 
   return Object.assign(bridge, {
+    whenOpen: () => openNow,
     close: () => {
       closed = true;
       clearTimeout(timer);
