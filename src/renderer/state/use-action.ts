@@ -8,9 +8,10 @@ export interface ActionState {
 
 function asBridgeError(err: unknown): BridgeError {
   if (err instanceof BridgeError) return err;
-  // The web bridge may hand over a plain Error with a code when it crossed a socket.
-  const code = (err as { code?: unknown } | null)?.code;
-  const message = err instanceof Error ? err.message : String(err);
+  // A failure that crossed Electron's context bridge arrives as plain {name, code, message}.
+  const plain = (typeof err === 'object' && err !== null ? err : {}) as { code?: unknown; message?: unknown };
+  const code = plain.code;
+  const message = typeof plain.message === 'string' ? plain.message : String(err);
   return new BridgeError(typeof code === 'string' ? (code as BridgeError['code']) : 'internal', message);
 }
 
