@@ -47,14 +47,20 @@ describe('main window', { timeout: 60_000 }, () => {
 
   /** Both clients idle with the same files. */
   async function settled(): Promise<void> {
+    let last = '';
     await eventually(
       async () => {
-        const [mine, theirs, state] = await Promise.all([treeOf(ui.root), treeOf(other.root), controlState(ui.stateDir)]);
-        return isIdle(state) && isIdle(await other.engine.getState()) && JSON.stringify(mine) === JSON.stringify(theirs);
+        const [mine, theirs, state, otherState] = await Promise.all([treeOf(ui.root), treeOf(other.root), controlState(ui.stateDir), other.engine.getState()]);
+        const missing = Object.keys(mine).filter((p) => !(p in theirs));
+        const extra = Object.keys(theirs).filter((p) => !(p in mine));
+        last = `this device idle: ${isIdle(state)} ${JSON.stringify(state.folders)}; other idle: ${isIdle(otherState)}; only here: ${missing.join(', ')}; only there: ${extra.join(', ')}`;
+        return isIdle(state) && isIdle(otherState) && JSON.stringify(mine) === JSON.stringify(theirs);
       },
       WAIT,
       'both clients to converge',
-    );
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}: ${last}`);
+    });
   }
 
   const view = (name: string) => page.locator(`[data-view=${name}]`).click();
@@ -210,6 +216,20 @@ describe('main window', { timeout: 60_000 }, () => {
     const folded = page.locator('.activity[data-path="batch/"]').first();
     await folded.waitFor();
     expect(Number(await folded.getAttribute('data-count'))).toBeGreaterThan(1);
+  });
+
+  it('a confirmed mass delete goes ahead; a device that receives it asks its own user too', async () => {
+    await rm(join(ui.root, 'batch'), { recursive: true });
+    await eventually(async () => (await page.locator('[data-view=issues] .count').textContent({ timeout: 500 }).catch(() => null)) === '1', WAIT, 'the held delete');
+    await view('issues');
+    const issue = page.locator('.issue[data-kind="mass-delete"]');
+    await issue.getByRole('button', { name: 'Delete them' }).click();
+    await issue.waitFor({ state: 'detached', timeout: WAIT });
+    // The same guard on the receiving side: what arrives from the server is held there as well.
+    const held = await eventually(async () => (await other.engine.getState()).issues.find((i) => i.kind === 'mass-delete'), WAIT, 'the other device to hold the deletes');
+    await other.engine.confirmDeletes(held.folder);
+    await settled();
+    expect(Object.keys(await treeOf(other.root)).filter((p) => p.startsWith('batch'))).toEqual([]);
   });
 
   it('works by keyboard: Tab reaches the views and Enter opens one', async () => {

@@ -58,7 +58,7 @@ function IssueItem({ issue, folder }: { issue: SyncIssue; folder: string }) {
             {t('issue.restoreFiles')}
           </button>
           <button type="button" className="danger" onClick={() => void confirm()} disabled={busy}>
-            {t('issue.deleteEverywhere')}
+            {t('issue.confirmDelete')}
           </button>
         </div>
       ) : (

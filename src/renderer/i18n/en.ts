@@ -99,7 +99,7 @@ export const en = {
   'issue.massDeleteCount': '{count} files were deleted in {folder}',
   'issue.massDeleteHint': 'Ferry held these deletions back in case they were a mistake',
   'issue.restoreFiles': 'Restore the files',
-  'issue.deleteEverywhere': 'Delete on every device',
+  'issue.confirmDelete': 'Delete them',
   'issue.rootMissing': 'The folder is missing',
   'issue.rootMissingHint': 'Reconnect the drive or put the folder back, then try again',
   'issue.readError': 'A file could not be read',

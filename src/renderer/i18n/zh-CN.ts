@@ -101,7 +101,7 @@ export const zhCN: Messages = {
   'issue.massDeleteCount': '{folder} 中有 {count} 个文件被删除',
   'issue.massDeleteHint': 'Ferry 暂缓了这些删除，以防是误操作',
   'issue.restoreFiles': '恢复这些文件',
-  'issue.deleteEverywhere': '在所有设备上删除',
+  'issue.confirmDelete': '确认删除',
   'issue.rootMissing': '文件夹不存在',
   'issue.rootMissingHint': '请重新连接磁盘或放回文件夹，然后重试',
   'issue.readError': '无法读取文件',
