@@ -5,7 +5,7 @@
  */
 import { readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { LocalJournal } from '../../src/engine/journal/local-journal.js';
 import { bytes } from '../helpers/fixtures.js';
@@ -15,7 +15,7 @@ import { eventually } from '../helpers/server.js';
 const bed = engineTestBed();
 
 /** Log records an engine wrote, caught through a pino stream. */
-function capture(): { logger: ReturnType<typeof pino>; records: Record<string, unknown>[] } {
+function capture(): { logger: Logger; records: Record<string, unknown>[] } {
   const records: Record<string, unknown>[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => records.push(JSON.parse(line) as Record<string, unknown>) });
   return { logger, records };
