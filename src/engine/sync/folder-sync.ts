@@ -903,7 +903,7 @@ export class FolderSync {
       }
     }
     await this.d.down.take(size);
-    return this.d.conn.download(this.remoteId!, hash, (n) => this.d.progress.add(progress, n));
+    return this.d.conn.download(this.remoteId!, hash, size, (n) => this.d.progress.add(progress, n));
   }
 
   /** What the engine itself wrote, recorded so the watcher's echo of it is not sent back. */
