@@ -48,11 +48,13 @@ const MAX_QUEUED_DOWNLOADS = 4096;
 /**
  * Requests handled at once per connection. A small request can ask for a large answer
  * (a history of 1,000 entries), so answers are only worked out while the socket has room
- * for them, a few at a time, and the socket stops reading while many wait: a client that
+ * for them, a limited number at a time, and the socket stops reading while many wait: a client that
  * sends and never reads pushes back on itself instead of filling the server's memory.
  */
-const MAX_RUNNING_REQUESTS = 8;
+const MAX_RUNNING_REQUESTS = 32;
 const MAX_WAITING_REQUESTS = 256;
+/** Bytes of requests read and not yet started: large commits count by their size. */
+const MAX_WAITING_BYTES = 32 * 1024 * 1024;
 
 class RequestError extends Error {
   constructor(readonly code: ErrorCodeValue, message: string) {
@@ -75,7 +77,8 @@ export class Session {
   private pendingWrites = 0;
   private downloads: Promise<void> = Promise.resolve();
   private queuedDownloads = 0;
-  private readonly waiting: (() => Promise<void>)[] = [];
+  private readonly waiting: { bytes: number; work: () => Promise<void> }[] = [];
+  private waitingBytes = 0;
   private running = 0;
   private waitingForRoom = false;
   private readonly helloTimer: NodeJS.Timeout;
@@ -135,6 +138,7 @@ export class Session {
     this.subscriptions.clear();
     this.partials.clear();
     this.waiting.length = 0;
+    this.waitingBytes = 0;
     this.outbox.release();
   }
 
@@ -195,21 +199,25 @@ export class Session {
       return;
     }
     const req = 'req' in message ? message.req : undefined;
-    this.waiting.push(() =>
-      this.ready
-        .then(() => (this.closed ? undefined : this.handle(message)))
-        .catch((err) => {
-          if (err instanceof RequestError) this.fail(req, err.code, err.message);
-          else this.internal(req, err);
-        }),
-    );
+    this.waiting.push({
+      bytes: buf.length,
+      work: () =>
+        this.ready
+          .then(() => (this.closed ? undefined : this.handle(message)))
+          .catch((err) => {
+            if (err instanceof RequestError) this.fail(req, err.code, err.message);
+            else this.internal(req, err);
+          }),
+    });
+    this.waitingBytes += buf.length;
     this.pump();
   }
 
   /** Starts waiting requests while fewer than the limit run and the socket has room for their answers. */
   private pump(): void {
     while (!this.closed && this.running < MAX_RUNNING_REQUESTS && this.waiting.length > 0 && this.outbox.backlog <= OUTBOX_HIGH_WATER) {
-      const work = this.waiting.shift()!;
+      const { bytes, work } = this.waiting.shift()!;
+      this.waitingBytes -= bytes;
       this.running += 1;
       void work().finally(() => {
         this.running -= 1;
@@ -229,8 +237,8 @@ export class Session {
   /** Stops reading the socket while too much waits on the server's side, and reads again once it has caught up. */
   private updateReading(): void {
     if (this.closed) return;
-    const full = this.pendingWrites >= MAX_PENDING_WRITES || this.waiting.length >= MAX_WAITING_REQUESTS;
-    const roomy = this.pendingWrites < MAX_PENDING_WRITES / 2 && this.waiting.length < MAX_WAITING_REQUESTS / 2;
+    const full = this.pendingWrites >= MAX_PENDING_WRITES || this.waiting.length >= MAX_WAITING_REQUESTS || this.waitingBytes >= MAX_WAITING_BYTES;
+    const roomy = this.pendingWrites < MAX_PENDING_WRITES / 2 && this.waiting.length < MAX_WAITING_REQUESTS / 2 && this.waitingBytes < MAX_WAITING_BYTES / 2;
     if (full && !this.ws.isPaused) this.ws.pause();
     else if (roomy && this.ws.isPaused) this.ws.resume();
   }
