@@ -20,6 +20,13 @@ export class TargetChanged extends Error {
   }
 }
 
+/** A parent of the path is a symbolic link: nothing is ever written through one, wherever it points. */
+export class LinkInPath extends Error {
+  constructor(readonly path: string, readonly link: string) {
+    super(`not written: ${link} is a symbolic link, and nothing is written through a link`);
+  }
+}
+
 export class HashMismatch extends Error {
   constructor(readonly path: string) {
     super(`the downloaded content of ${path} does not match its hash`);
@@ -82,6 +89,7 @@ export class FolderDisk {
       const dir = parts.slice(0, i).join('/');
       const st = await this.stat(dir);
       if (st?.isDirectory()) continue;
+      if (st?.isSymbolicLink()) throw new LinkInPath(rel, dir);
       if (st) throw new TargetChanged(dir); // a file where a directory must go
       await mkdir(this.path(dir));
       created.push(dir);

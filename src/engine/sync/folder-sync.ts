@@ -416,7 +416,10 @@ export class FolderSync {
         this.dirty.add(path);
       }
     });
-    for (const issue of result.issues) this.setIssue(`read:${issue.path}`, 'read-error', issue.path, issue.message);
+    for (const issue of result.issues) {
+      if (issue.unsupportedName) this.setIssue(`name:${issue.path}`, 'unsupported-name', issue.path, issue.message);
+      else this.setIssue(`read:${issue.path}`, 'read-error', issue.path, issue.message);
+    }
     if (result.unsettled.length > 0) {
       // Still being written: look again once it has been quiet for a moment.
       for (const p of result.unsettled) this.toScan.add(p);
@@ -900,7 +903,7 @@ export class FolderSync {
       }
     }
     await this.d.down.take(size);
-    return this.d.conn.download(this.remoteId!, hash, (n) => this.d.progress.add(progress, n));
+    return this.d.conn.download(this.remoteId!, hash, size, (n) => this.d.progress.add(progress, n));
   }
 
   /** What the engine itself wrote, recorded so the watcher's echo of it is not sent back. */
