@@ -840,10 +840,12 @@ export class FolderSync {
         journal.setLocal(folder, moved, r.local);
         journal.setLocal(folder, r.path, undefined);
         // What moved is what was synced at the old path; its revision at the new path is
-        // the moved entry if the feed brought it, else unknown (0) and the feed decides.
+        // the moved entry if the feed brought it with that same content, else unknown (0)
+        // and the feed decides: a file edited elsewhere before the move arrives changed.
         if (r.synced && r.synced.id === identity(r.local)) {
           const arrived = journal.get(folder, moved)?.remote;
-          journal.setSynced(folder, moved, { rev: arrived?.movedFrom === r.path ? arrived.rev : 0, id: r.synced.id });
+          const same = arrived?.movedFrom === r.path && remoteIdentity(arrived) === r.synced.id;
+          journal.setSynced(folder, moved, { rev: same ? arrived.rev : 0, id: r.synced.id });
         }
         this.dirty.add(r.path);
         this.dirty.add(moved);
