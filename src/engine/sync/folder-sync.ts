@@ -830,6 +830,11 @@ export class FolderSync {
     const folder = this.d.folderId;
     const from = journal.get(folder, remote.movedFrom!);
     if (!from?.local || identity(from.local) !== remoteIdentity(remote) || from.synced?.id !== identity(from.local)) return false;
+    // What the server deleted inside the directory before it moved must not travel with it
+    // (nothing would ever delete it at the new path): then the new paths arrive one by one.
+    if (from.local.kind === 'dir' && journal.below(folder, from.path).some((r) => r.local && r.remote?.deleted && r.remote.rev < remote.rev && r.remote.rev > (r.synced?.rev ?? 0))) {
+      return false;
+    }
     const st = await this.disk.move(from.path, remote.path, from.local);
     journal.batch(() => {
       const subtree = from.local!.kind === 'dir' ? journal.below(folder, from.path).filter((r) => r.local) : [];
