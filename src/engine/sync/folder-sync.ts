@@ -810,7 +810,7 @@ export class FolderSync {
     }
     if (remote.kind === 'file' && local?.kind === 'file' && local.hash === remote.hash) {
       // Only the exec bit differs.
-      const st = await this.disk.setMode(path, remote.mode);
+      const st = await this.disk.setMode(path, remote.mode, local);
       this.recordWritten(remote, st.ino, Math.floor(st.mtimeMs), local.chunks);
       return;
     }
