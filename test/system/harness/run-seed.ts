@@ -3,7 +3,7 @@
  * schedule of operations and faults played against their folders, then — faults over —
  * convergence within a bound and every invariant checked.
  */
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually } from '../../helpers/server.js';
 import { Ledger, sha256 } from './ledger.js';
@@ -79,9 +79,10 @@ class Player {
       } else {
         await fh.write(data, old.length, data.length - old.length, old.length);
       }
+      // Landed: the path still names the file written (the engine did not replace it meanwhile).
       const ino = (await fh.stat()).ino;
-      const now = await open(join(this.root(client), path), 'r').then(async (h) => (await h.stat().finally(() => h.close())).ino).catch(() => -1);
-      return { old, landed: now === ino };
+      const now = await stat(join(this.root(client), path)).catch(() => undefined);
+      return { old, landed: now?.ino === ino };
     } finally {
       await fh.close();
     }
@@ -184,12 +185,11 @@ class Player {
       15_000,
     ).catch(() => false);
     if (!arrived) return 'skipped: the base did not reach the second device in time';
-    const edits = await Promise.all(
-      [a, b].map((c) => this.rewrite(c, step.path, () => contentFor(`seed ${this.seed} step ${i} concurrent edit by ${c}`, step.size, this.seed * 1000 + i + c + 1), `seed ${this.seed} step ${i} concurrent edit by ${c}`)),
-    );
-    const hashes = edits.map((_, k) => sha256(contentFor(`seed ${this.seed} step ${i} concurrent edit by ${step.clients[k]}`, step.size, this.seed * 1000 + i + step.clients[k]! + 1)));
+    const labels = step.clients.map((c) => `seed ${this.seed} step ${i} concurrent edit by ${c}`);
+    const contents = step.clients.map((c, k) => contentFor(labels[k]!, step.size, this.seed * 1000 + i + c + 1));
+    const edits = await Promise.all(step.clients.map((c, k) => this.rewrite(c, step.path, () => contents[k]!, labels[k]!)));
     if (edits.every((e) => e.landed && sha256(e.old) === baseHash)) {
-      this.ledger.pairs.push({ path: step.path, hashes: [hashes[0]!, hashes[1]!] });
+      this.ledger.pairs.push({ path: step.path, hashes: [sha256(contents[0]!), sha256(contents[1]!)] });
       return 'ok';
     }
     this.ledger.notConcurrent++;
