@@ -31,7 +31,7 @@ it('soak', async () => {
   const crashProblems: string[] = [];
   for (let batch = 0; trials < CRASH_TRIALS; batch++) {
     const seed = START * 1000 + batch;
-    const result = await runCrashTrials(seed, Math.min(CRASH_BATCH, CRASH_TRIALS - trials));
+    const result = await runCrashTrials(seed, Math.min(CRASH_BATCH, CRASH_TRIALS - trials), 60_000, (l) => line(`crash seed ${seed}: ${l}`));
     trials += result.trials;
     line(`crash seed ${seed}: ${result.trials} trials, ${result.problems.length ? 'FAILED' : 'clean'} in ${(result.ms / 1000).toFixed(1)} s`);
     if (result.problems.length) {

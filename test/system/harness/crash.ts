@@ -79,7 +79,7 @@ class FolderWatch {
   }
 }
 
-export async function runCrashTrials(seed: number, trials: number, convergeMs = 60_000): Promise<CrashResult> {
+export async function runCrashTrials(seed: number, trials: number, convergeMs = 60_000, progress: (line: string) => void = () => {}): Promise<CrashResult> {
   const t0 = Date.now();
   const r = new Prng(seed);
   const world = await World.create(3);
@@ -157,6 +157,7 @@ export async function runCrashTrials(seed: number, trials: number, convergeMs = 
       }
       trialProblems.push(...watch.seen.splice(0));
       done++;
+      progress(`${log.at(-1)}: ${trialProblems.length ? 'FAILED' : 'clean'} (${((Date.now() - t0) / 1000).toFixed(0)} s in)`);
       if (trialProblems.length) {
         problems.push(...trialProblems.map((p) => `trial ${t} (${kind}): ${p}`));
         break;
