@@ -212,7 +212,7 @@ export class Engine implements SyncBridge {
   }
 
   private conflictList(): Conflict[] {
-    return this.journal.conflicts();
+    return this.journal.conflicts().filter((c) => this.folders.find((f) => f.id === c.folder)?.theirsInPlace(c.path) ?? true);
   }
 
   private issueList(): SyncIssue[] {
@@ -277,8 +277,8 @@ export class Engine implements SyncBridge {
   }
 
   async resolveConflict(id: number, choice: ConflictChoice): Promise<void> {
-    const conflict = this.journal.conflicts().find((c) => c.id === id);
-    if (!conflict) throw new BridgeError('not-found', `no conflict with id ${id}`);
+    const conflict = this.conflictList().find((c) => c.id === id);
+    if (!conflict) throw new BridgeError('not-found', `no conflict with id ${id} ready to resolve`);
     const folder = this.folder(conflict.folder);
     const copy = join(folder.root, ...conflict.copy.split('/'));
     const original = join(folder.root, ...conflict.path.split('/'));

@@ -1,7 +1,8 @@
 import { chmod, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { converged, engineTestBed, stagingLeftovers, treeOf } from '../helpers/engine.js';
+import { converged, engineTestBed, sha256File, stagingLeftovers, treeOf, writeRandomFile } from '../helpers/engine.js';
+import { eventually } from '../helpers/server.js';
 
 const bed = engineTestBed();
 const client = () => bed.client();
@@ -80,6 +81,27 @@ describe('two and three clients converge', () => {
     expect(await readFile(join(a.root, copy), 'utf8')).toBe('edited on b');
     const state = await b.engine.getState();
     expect(state.conflicts).toMatchObject([{ path: 'report.txt', copy }]);
+  });
+
+  it('offers a conflict for resolving only once the other version is in place, so keep mine sticks', async () => {
+    const [a, b] = [await client(), await client()];
+    await writeFile(join(a.root, 'plan.bin'), 'v1');
+    await converged([a, b]);
+    await b.engine.pause();
+    const theirs = await writeRandomFile(join(a.root, 'plan.bin'), 1024 * 1024);
+    await writeFile(join(b.root, 'plan.bin'), 'mine');
+    await converged([a]);
+    // Their version takes seconds to arrive: long enough to answer a conflict listed too early.
+    await b.engine.setBandwidthLimits({ upBytesPerSecond: null, downBytesPerSecond: 256 * 1024 });
+    await b.engine.resume();
+    const conflict = await eventually(async () => (await b.engine.getState()).conflicts[0], 20_000, 'the conflict');
+    expect(await sha256File(join(b.root, 'plan.bin'))).toBe(theirs);
+    await b.engine.setBandwidthLimits({ upBytesPerSecond: null, downBytesPerSecond: null });
+    await b.engine.resolveConflict(conflict.id, 'keep-mine');
+    const tree = await converged([a, b]);
+    expect(Object.keys(tree)).toEqual(['plan.bin']);
+    expect(await readFile(join(a.root, 'plan.bin'), 'utf8')).toBe('mine');
+    expect((await b.engine.getState()).conflicts).toEqual([]);
   });
 
   it('edit beats delete, in both orders', async () => {

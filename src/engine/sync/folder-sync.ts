@@ -108,6 +108,8 @@ export class FolderSync {
   private scanEverything = true;
   private readonly toScan = new Set<string>();
   private readonly dirty = new Set<string>();
+  /** Conflicted paths whose other version is still to be written; listed once it is. */
+  private readonly awaitingTheirs = new Set<string>();
   private readonly busy = new Set<string>();
   /** Paths whose own commit is on its way back through the feed, up to this revision. */
   private readonly quietUntil = new Map<string, number>();
@@ -151,6 +153,16 @@ export class FolderSync {
   remote(): number {
     if (this.remoteId === undefined) throw new Disconnected();
     return this.remoteId;
+  }
+
+  /**
+   * Whether the other device's version of a conflicted path is in place. Until then the
+   * conflict is not offered for resolving: "keep mine" would put this device's version back
+   * before theirs arrived, and the arrival would be a second conflict.
+   */
+  theirsInPlace(path: string): boolean {
+    const record = this.d.journal.get(this.d.folderId, path);
+    return !record?.remote || record.synced?.rev === record.remote.rev;
   }
 
   /** Looks at these paths again soon (after the engine itself changed them). */
@@ -921,6 +933,7 @@ export class FolderSync {
       this.d.journal.setSynced(this.d.folderId, remote.path, { rev: remote.rev, id: remoteIdentity(remote) });
     });
     this.noteSynced();
+    if (this.awaitingTheirs.delete(remote.path)) this.d.events.conflicts();
   }
 
   private recordDirs(dirs: string[]): void {
@@ -969,6 +982,7 @@ export class FolderSync {
     });
     this.dirty.add(path);
     this.dirty.add(copy);
+    this.awaitingTheirs.add(path);
     this.activity(path, 'conflict', 'down', remote?.device ?? '', null);
     this.d.events.conflicts();
     this.schedule(0);
