@@ -307,6 +307,19 @@ describe('Throttle', () => {
     expect(took).toBeGreaterThanOrEqual(1950);
     expect(took).toBeLessThan(6000);
   });
+
+  it('lifting the limit lets a take that is sleeping off a large debt go on at once', async () => {
+    const t = new Throttle();
+    t.setRate(1024);
+    let done = false;
+    // 4 MiB at 1 KiB/s would sleep for over an hour.
+    const taking = t.take(4 * 1024 * 1024).then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(done).toBe(false);
+    t.setRate(null);
+    await taking;
+    expect(done).toBe(true);
+  });
 });
 
 describe('Progress', () => {

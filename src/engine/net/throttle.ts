@@ -7,11 +7,14 @@ export class Throttle {
   private tokens = 0;
   private at = Date.now();
   private chain: Promise<void> = Promise.resolve();
+  private wake: (() => void) | undefined;
 
+  /** A new limit starts afresh, and a transfer sleeping off the old one's debt goes on at once. */
   setRate(bytesPerSecond: number | null): void {
     this.rate = bytesPerSecond && bytesPerSecond > 0 ? bytesPerSecond : null;
     this.tokens = 0;
     this.at = Date.now();
+    this.wake?.();
   }
 
   get limit(): number | null {
@@ -30,12 +33,30 @@ export class Throttle {
    * sleeps off, so the average never exceeds the rate however large the pieces.
    */
   private async wait(bytes: number): Promise<void> {
-    const rate = this.rate;
-    if (rate === null) return;
+    if (this.rate === null) return;
+    this.refill();
+    this.tokens -= bytes;
+    while (this.rate !== null && this.tokens < 0) {
+      await this.sleep((-this.tokens / this.rate) * 1000);
+      this.refill();
+    }
+  }
+
+  private refill(): void {
     const now = Date.now();
     // At most a second's worth saved up, so an idle minute doesn't allow a burst.
-    this.tokens = Math.min(rate, this.tokens + ((now - this.at) / 1000) * rate) - bytes;
+    if (this.rate !== null) this.tokens = Math.min(this.rate, this.tokens + ((now - this.at) / 1000) * this.rate);
     this.at = now;
-    if (this.tokens < 0) await new Promise((r) => setTimeout(r, (-this.tokens / rate) * 1000));
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
   }
 }
