@@ -11,6 +11,7 @@ const KIND_KEYS: Record<IssueKind, { title: MessageKey; hint: MessageKey }> = {
   'read-error': { title: 'issue.readError', hint: 'issue.retryHint' },
   'write-error': { title: 'issue.writeError', hint: 'issue.retryHint' },
   'server-refused': { title: 'issue.serverRefused', hint: 'issue.serverRefusedHint' },
+  'journal-rebuilt': { title: 'issue.journalRebuilt', hint: 'issue.journalRebuiltHint' },
 };
 
 /** What sync could not do on its own, each with the action that settles it. */

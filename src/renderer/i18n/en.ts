@@ -102,6 +102,8 @@ export const en = {
   'issue.confirmDelete': 'Delete them',
   'issue.rootMissing': 'The folder is missing',
   'issue.rootMissingHint': 'Reconnect the drive or put the folder back, then try again',
+  'issue.journalRebuilt': 'Sync records were damaged and rebuilt',
+  'issue.journalRebuiltHint': 'Nothing was deleted; files that differed from the server were kept as conflict copies. Retry to dismiss',
   'issue.readError': 'A file could not be read',
   'issue.writeError': 'A file could not be written',
   'issue.retryHint': 'Ferry will try again; you can also try now',

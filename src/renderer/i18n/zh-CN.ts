@@ -104,6 +104,8 @@ export const zhCN: Messages = {
   'issue.confirmDelete': '确认删除',
   'issue.rootMissing': '文件夹不存在',
   'issue.rootMissingHint': '请重新连接磁盘或放回文件夹，然后重试',
+  'issue.journalRebuilt': '同步记录已损坏并已重建',
+  'issue.journalRebuiltHint': '没有删除任何文件；与服务器不同的文件已保留为冲突副本。点击重试以关闭此提示',
   'issue.readError': '无法读取文件',
   'issue.writeError': '无法写入文件',
   'issue.retryHint': 'Ferry 会自动重试，你也可以立即重试',
