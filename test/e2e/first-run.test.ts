@@ -9,11 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as admin from '../../src/server/admin.js';
 import { startClient, type TestClient } from '../helpers/engine.js';
 import { eventually, removeDir, seedUser, startServer, tempDir, type TestServer } from '../helpers/server.js';
-import { errorsOf, launchBrowser, openPage, requireBuild, screenshot, startUiClient, type UiClient } from './support.js';
+import { errorsOf, launchBrowser, openPage, requireBuild, screenshot, screenshotOnFailure, startUiClient, type UiClient } from './support.js';
 
 const WAIT = 20_000;
 
-describe('first run', { timeout: 60_000 }, () => {
+describe('first run', { timeout: 90_000 }, () => {
   let srv: TestServer;
   let browser: Browser;
   let ui: UiClient;
@@ -29,6 +29,8 @@ describe('first run', { timeout: 60_000 }, () => {
     [ui, other, browser] = await Promise.all([startUiClient([]), startClient(srv.url, carol.token, 'Photos'), launchBrowser()]);
     page = await openPage(browser, ui.url);
   }, 60_000);
+
+  screenshotOnFailure(() => page);
 
   afterAll(async () => {
     await browser?.close();
@@ -67,7 +69,8 @@ describe('first run', { timeout: 60_000 }, () => {
     const form = page.getByRole('form', { name: 'Connect to a server' });
     await form.getByLabel('Password').fill('carol-password');
     await form.getByRole('button', { name: 'Connect' }).click();
-    await page.locator('[data-connection=connected]').waitFor({ timeout: WAIT });
+    // Sign-in runs scrypt on the server and starts the engine: slow on a busy machine.
+    await page.locator('[data-connection=connected]').waitFor({ timeout: 45_000 });
     await writeFile(join(other.root, 'from-other.txt'), 'hi carol');
     await eventually(async () => (await readFile(join(dir, 'from-other.txt'), 'utf8').catch(() => '')) === 'hi carol', WAIT, 'the file to arrive');
     await page.locator('.activity[data-path="from-other.txt"]').waitFor({ timeout: WAIT });

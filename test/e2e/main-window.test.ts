@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as admin from '../../src/server/admin.js';
 import { converged, controlState, isIdle, startClient, treeOf, writeRandomFile, type TestClient } from '../helpers/engine.js';
 import { eventually, removeDir, seedUser, startServer, tempDir, type TestServer } from '../helpers/server.js';
-import { errorsOf, launchBrowser, openPage, requireBuild, screenshot, startUiClient, type UiClient } from './support.js';
+import { errorsOf, launchBrowser, openPage, requireBuild, screenshot, screenshotOnFailure, startUiClient, type UiClient } from './support.js';
 
 const WAIT = 20_000;
 
@@ -37,6 +37,8 @@ describe('main window', { timeout: 60_000 }, () => {
     ]);
     page = await openPage(browser, ui.url);
   }, 60_000);
+
+  screenshotOnFailure(() => page);
 
   afterAll(async () => {
     await browser?.close();

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
+import { afterEach } from 'vitest';
 import { eventually, FERRY_BIN, ROOT, tempDir } from '../helpers/server.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -95,4 +96,13 @@ export async function startUiClient(args: string[], options: { root?: string; st
       return exited;
     },
   };
+}
+
+/** After each failed test, a screenshot of what the page showed, named after the test. */
+export function screenshotOnFailure(page: () => Page | undefined): void {
+  afterEach(async (ctx) => {
+    const current = page();
+    if (ctx.task.result?.state !== 'fail' || !current || current.isClosed()) return;
+    await screenshot(current, `failed-${ctx.task.name.replace(/[^\w-]+/g, '-').slice(0, 80)}`).catch(() => undefined);
+  });
 }

@@ -4,7 +4,7 @@
  * nothing else subscribes to the bridge, so each event is handled once.
  */
 import type { Activity, AppInfo, EngineState, FerryBridge, Unsubscribe } from '../../shared/bridge.js';
-import { subscribeAll } from '../../shared/bridge-calls.js';
+import { subscribeAll, type EventName, type EventPayload } from '../../shared/bridge-calls.js';
 
 /** Enough for the feed to be useful without growing for as long as the window stays open. */
 export const ACTIVITY_LIMIT = 500;
@@ -24,56 +24,76 @@ export interface FerryStore {
   close(): void;
 }
 
+type Patch = (s: FerrySnapshot) => FerrySnapshot;
+
 function withActivity(state: EngineState, activity: Activity): EngineState {
   if (state.activity.some((a) => a.id === activity.id)) return state;
   return { ...state, activity: [activity, ...state.activity].slice(0, ACTIVITY_LIMIT) };
 }
 
+function onState(patch: (s: EngineState) => EngineState): Patch {
+  return (snap) => (snap.state ? { ...snap, state: patch(snap.state) } : snap);
+}
+
+/** What one event changes. */
+function patchFor<E extends EventName>(event: E, payload: EventPayload<E>): Patch {
+  switch (event) {
+    case 'app':
+      return (snap) => ({ ...snap, app: payload as AppInfo });
+    case 'connection':
+      return onState((s) => ({ ...s, connection: payload as EngineState['connection'] }));
+    case 'folders': {
+      const folders = payload as EngineState['folders'];
+      // No event carries `paused` itself; every folder of a paused engine says so.
+      return onState((s) => ({ ...s, folders, paused: folders.length > 0 && folders.every((f) => f.phase === 'paused') }));
+    }
+    case 'transfers':
+      return onState((s) => ({ ...s, transfers: payload as EngineState['transfers'] }));
+    case 'conflicts':
+      return onState((s) => ({ ...s, conflicts: payload as EngineState['conflicts'] }));
+    case 'issues':
+      return onState((s) => ({ ...s, issues: payload as EngineState['issues'] }));
+    case 'activity':
+      return onState((s) => withActivity(s, payload as Activity));
+  }
+  return (snap) => snap;
+}
+
 export function createStore(bridge: FerryBridge): FerryStore {
   let snapshot: FerrySnapshot = { app: null, state: null, loadError: null };
   const listeners = new Set<() => void>();
-  const set = (next: Partial<FerrySnapshot>) => {
-    snapshot = { ...snapshot, ...next };
+  // Events that arrive while a reload is in flight may be newer than what it returns: they are
+  // applied again on top of the reloaded state, or a "connected" could be lost for good.
+  let sinceReload: Patch[] | null = null;
+  // Only the newest of overlapping reloads may set the state.
+  let reloads = 0;
+  const set = (next: FerrySnapshot) => {
+    snapshot = next;
     for (const l of listeners) l();
-  };
-  const patchState = (patch: (s: EngineState) => EngineState) => {
-    if (snapshot.state) set({ state: patch(snapshot.state) });
   };
 
   const off = subscribeAll(bridge, (event, payload) => {
-    switch (event) {
-      case 'app': {
-        const app = payload as AppInfo;
-        const setupChanged = snapshot.app?.setup.mode !== app.setup.mode;
-        set({ app });
-        // A finished first run (or a sign-out) changes which folders the engine syncs.
-        if (setupChanged) void reload();
-        return;
-      }
-      case 'connection':
-        return patchState((s) => ({ ...s, connection: payload as EngineState['connection'] }));
-      case 'folders': {
-        const folders = payload as EngineState['folders'];
-        // No event carries `paused` itself; every folder of a paused engine says so.
-        return patchState((s) => ({ ...s, folders, paused: folders.length > 0 && folders.every((f) => f.phase === 'paused') }));
-      }
-      case 'transfers':
-        return patchState((s) => ({ ...s, transfers: payload as EngineState['transfers'] }));
-      case 'conflicts':
-        return patchState((s) => ({ ...s, conflicts: payload as EngineState['conflicts'] }));
-      case 'issues':
-        return patchState((s) => ({ ...s, issues: payload as EngineState['issues'] }));
-      case 'activity':
-        return patchState((s) => withActivity(s, payload as Activity));
-    }
+    const patch = patchFor(event, payload);
+    sinceReload?.push(patch);
+    const setupBefore = snapshot.app?.setup.mode;
+    set(patch(snapshot));
+    // A finished first run (or a sign-out) changes which folders the engine syncs.
+    if (event === 'app' && snapshot.app?.setup.mode !== setupBefore) void reload();
   });
 
   async function reload(): Promise<void> {
+    const patches: Patch[] = [];
+    const mine = ++reloads;
+    sinceReload = patches;
     try {
       const [app, state] = await Promise.all([bridge.getApp(), bridge.getState()]);
-      set({ app, state: { ...state, activity: state.activity.slice(0, ACTIVITY_LIMIT) }, loadError: null });
+      if (mine !== reloads) return;
+      const loaded: FerrySnapshot = { app, state: { ...state, activity: state.activity.slice(0, ACTIVITY_LIMIT) }, loadError: null };
+      set(patches.reduce((snap, patch) => patch(snap), loaded));
     } catch (err) {
-      set({ loadError: err instanceof Error ? err.message : String(err) });
+      if (mine === reloads) set({ ...snapshot, loadError: err instanceof Error ? err.message : String(err) });
+    } finally {
+      if (sinceReload === patches) sinceReload = null;
     }
   }
 
