@@ -29,7 +29,8 @@ export default defineConfig({
   },
   renderer: {
     root: 'src/renderer',
-    build: { rollupOptions: { input: 'src/renderer/index.html' } },
+    // Minified: browsers fetch it from the web bridge too, not only the app's disk.
+    build: { minify: true, rollupOptions: { input: 'src/renderer/index.html' } },
     plugins: [react()],
   },
 });

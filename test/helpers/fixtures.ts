@@ -78,7 +78,12 @@ export function chunkFile(dataDir: string, hash: string): string {
 export async function listTree(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string): Promise<void> => {
-    for (const ent of await readdir(d, { withFileTypes: true })) {
+    // The tree may be live (an engine at work): a directory gone since it was listed is skipped.
+    const entries = await readdir(d, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+      if (d !== dir && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) return [];
+      throw err;
+    });
+    for (const ent of entries) {
       const full = join(d, ent.name);
       const rel = relative(dir, full).split(sep).join('/');
       if (ent.isDirectory()) {

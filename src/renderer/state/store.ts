@@ -5,6 +5,7 @@
  */
 import type { Activity, AppInfo, EngineState, FerryBridge, Unsubscribe } from '../../shared/bridge.js';
 import { subscribeAll, type EventName, type EventPayload } from '../../shared/bridge-calls.js';
+import { asBridgeError } from './use-action.js';
 
 /** Enough for the feed to be useful without growing for as long as the window stays open. */
 export const ACTIVITY_LIMIT = 500;
@@ -91,7 +92,7 @@ export function createStore(bridge: FerryBridge): FerryStore {
       const loaded: FerrySnapshot = { app, state: { ...state, activity: state.activity.slice(0, ACTIVITY_LIMIT) }, loadError: null };
       set(patches.reduce((snap, patch) => patch(snap), loaded));
     } catch (err) {
-      if (mine === reloads) set({ ...snapshot, loadError: err instanceof Error ? err.message : String(err) });
+      if (mine === reloads) set({ ...snapshot, loadError: asBridgeError(err).message });
     } finally {
       if (sinceReload === patches) sinceReload = null;
     }

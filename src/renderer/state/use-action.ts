@@ -6,7 +6,7 @@ export interface ActionState {
   error: BridgeError | null;
 }
 
-function asBridgeError(err: unknown): BridgeError {
+export function asBridgeError(err: unknown): BridgeError {
   if (err instanceof BridgeError) return err;
   // A failure that crossed Electron's context bridge arrives as plain {name, code, message}.
   const plain = (typeof err === 'object' && err !== null ? err : {}) as { code?: unknown; message?: unknown };
