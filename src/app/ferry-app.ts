@@ -81,6 +81,7 @@ export class FerryApp implements FerryBridge {
   private idle: ConnectionStatus = { status: 'stopped' };
   /** Setup changes run one at a time: a double-clicked Connect must not set up twice. */
   private lifecycle: Promise<unknown> = Promise.resolve();
+  private writes: Promise<unknown> = Promise.resolve();
 
   private constructor(private readonly options: FerryAppOptions) {
     this.log = options.logger.child({ part: 'app' });
@@ -151,7 +152,8 @@ export class FerryApp implements FerryBridge {
     this.hub.emit('folders', state.folders);
   }
 
-  private async stopEngine(idle: ConnectionStatus = { status: 'stopped' }): Promise<void> {
+  private async stopEngine(): Promise<void> {
+    const idle: ConnectionStatus = { status: 'stopped' };
     this.idle = idle;
     const engine = this.engine;
     if (!engine) return;
@@ -165,10 +167,13 @@ export class FerryApp implements FerryBridge {
     this.hub.emit('issues', []);
   }
 
+  private get hostListen(): string {
+    return this.options.hostListen ?? '0.0.0.0';
+  }
+
   private async startHosting(port: number): Promise<FerryServer> {
-    const listen = this.options.hostListen ?? '0.0.0.0';
-    const server = await startHostedServer(this.options.stateDir, listen, port, this.options.logger);
-    this.hosted = { server, addresses: hostAddresses(listen, server.port) };
+    const server = await startHostedServer(this.options.stateDir, this.hostListen, port, this.options.logger);
+    this.hosted = { server, addresses: hostAddresses(this.hostListen, server.port) };
     return server;
   }
 
@@ -178,10 +183,13 @@ export class FerryApp implements FerryBridge {
     await hosted?.server.close();
   }
 
-  private async saveSetup(change: Partial<SetupFile>): Promise<void> {
-    const next = { ...this.saved, ...change };
-    await this.setupStore.save(next);
-    this.saved = next;
+  /** Changes the setup file; writes go out in order, each with everything changed before it. */
+  private saveSetup(change: Partial<SetupFile>): Promise<void> {
+    this.saved = { ...this.saved, ...change };
+    const snapshot = this.saved;
+    const write = this.writes.then(() => this.setupStore.save(snapshot));
+    this.writes = write.catch(() => undefined);
+    return write;
   }
 
   private announceApp(): void {
@@ -305,7 +313,7 @@ export class FerryApp implements FerryBridge {
       try {
         const device = hostname();
         const { token, folder } = await provisionHost(server, request.user, request.password, device);
-        const url = localUrl(server, this.options.hostListen ?? '0.0.0.0');
+        const url = localUrl(server, this.hostListen);
         await this.options.secrets.save(token);
         await this.saveSetup({ setup: { mode: 'host', port: server.port, server: url, user: request.user, device, folders: [{ name: folder, dir }] } });
         await this.startEngine(url, token, [{ name: folder, root: dir }]);

@@ -97,6 +97,15 @@ describe('FerryApp across restarts', () => {
     await idle(again);
   });
 
+  it('keeps every setting changed at the same moment', async () => {
+    const app = await open();
+    await Promise.all([app.setSettings({ notifications: false }), app.setBandwidthLimits({ upBytesPerSecond: 2048, downBytesPerSecond: 4096 })]);
+    await close(app);
+    const again = await open();
+    expect((await again.getApp()).settings.notifications).toBe(false);
+    expect((await again.getState()).limits).toEqual({ upBytesPerSecond: 2048, downBytesPerSecond: 4096 });
+  });
+
   it('a damaged setup.json means a fresh first run, with the damaged file kept aside', async () => {
     await writeFile(join(stateDir, 'setup.json'), '{"version": 1, "setup": {"mode": "client", "server": 42}');
     const app = await open();

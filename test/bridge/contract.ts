@@ -8,7 +8,7 @@
  * see it through that transport, plus `close()` to tear the transport down (the suite stops
  * the app, the servers and removes the folders itself).
  */
-import { access, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -276,6 +276,44 @@ export function describeBridgeContract(name: string, makeHarness: MakeHarness): 
       expect(await serverPaths()).not.toContain('scratch.tmp');
       await expectBridgeError(bridge.getIgnoreRules(id + 1000), 'not-found');
       await expectBridgeError(bridge.setIgnoreRules(id + 1000, 'x'), 'not-found');
+    });
+
+    it('a missing folder root arrives as an issue; retry after it is back clears it; held deletes of an unknown folder are not-found', async () => {
+      const { bridge } = await openApp();
+      await connectAlice(bridge);
+      await writeFile(join(dir, 'a.txt'), 'a');
+      const synced = await eventually(async () => {
+        const state = await idle(bridge);
+        return state.folders[0]!.files === 1 ? state : undefined;
+      }, WAIT_MS, 'a.txt synced');
+      const id = synced.folders[0]!.id;
+      const events = record(bridge);
+      await rm(dir, { recursive: true, force: true });
+      const issues = await events.waitFor<{ kind: string; folder: number }[]>('issues', (i) => i.some((x) => x.kind === 'root-missing'), 'a root-missing issue');
+      expect(issues.find((x) => x.kind === 'root-missing')).toMatchObject({ folder: id });
+      await mkdir(dir);
+      await bridge.retry();
+      await events.waitFor<unknown[]>('issues', (i) => i.length === 0, 'the issue to clear');
+      await idle(bridge);
+      await expectBridgeError(bridge.confirmDeletes(id + 1000), 'not-found');
+      await expectBridgeError(bridge.rejectDeletes(id + 1000), 'not-found');
+    });
+
+    it('transfers arrive as events while a bandwidth limit holds an upload back', async () => {
+      const { bridge } = await openApp();
+      await connectAlice(bridge);
+      await idle(bridge);
+      const events = record(bridge);
+      await bridge.setBandwidthLimits({ upBytesPerSecond: 256 * 1024, downBytesPerSecond: null });
+      await writeFile(join(dir, 'big.bin'), Buffer.alloc(768 * 1024, 7));
+      const snapshot = await events.waitFor<{ items: { path: string; direction: string; bytesTotal: number }[] }>(
+        'transfers',
+        (t) => t.items.some((x) => x.path === 'big.bin'),
+        'a transfer of big.bin',
+      );
+      expect(snapshot.items.find((x) => x.path === 'big.bin')).toMatchObject({ direction: 'up', bytesTotal: 768 * 1024 });
+      await eventually(async () => (await serverPaths()).includes('big.bin'), WAIT_MS, 'big.bin on the server');
+      await events.waitFor<{ items: unknown[] }>('transfers', (t) => t.items.length === 0, 'the transfer list to empty');
     });
 
     it('headless: desktop actions are unsupported; notifications and bandwidth limits are kept', async () => {

@@ -4,8 +4,8 @@ import { utf8Length } from '../../src/shared/utf8.js';
 
 describe('utf8Length', () => {
   it('agrees with Buffer.byteLength on any string, lone surrogates included', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => utf8Length(s) === Buffer.byteLength(s)), { numRuns: 300 });
-    fc.assert(fc.property(fc.string({ unit: fc.integer({ min: 0xd7f0, max: 0xe010 }).map((c) => String.fromCharCode(c)) }), (s) => utf8Length(s) === Buffer.byteLength(s)), { numRuns: 300 });
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => utf8Length(s) === Buffer.byteLength(s)), { numRuns: 100 });
+    fc.assert(fc.property(fc.string({ unit: fc.integer({ min: 0xd7f0, max: 0xe010 }).map((c) => String.fromCharCode(c)) }), (s) => utf8Length(s) === Buffer.byteLength(s)), { numRuns: 100 });
   });
 
   it('counts each width', () => {
