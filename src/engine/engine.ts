@@ -82,11 +82,19 @@ export class Engine implements SyncBridge {
   private paused = false;
   private stopped = false;
   private deviceName: string | null = null;
+  /** Set when the journal had to be rebuilt at start; shown as an issue until the user retries. */
+  private journalNotice: string | undefined;
   private transferTimer: NodeJS.Timeout | undefined;
   private foldersTimer: NodeJS.Timeout | undefined;
 
   private constructor(private readonly options: EngineOptions) {
-    this.journal = new LocalJournal(join(options.stateDir, 'journal.db'));
+    const opened = LocalJournal.open(join(options.stateDir, 'journal.db'));
+    this.journal = opened.journal;
+    if (opened.rebuilt) {
+      const { damage, movedTo } = opened.rebuilt;
+      options.logger.error({ damage, movedTo }, 'the sync journal was damaged; it was moved aside and is rebuilt from the files on disk (nothing is deleted)');
+      this.journalNotice = `The sync journal was damaged (${damage}). It was moved to ${movedTo} and rebuilt from the files on disk; nothing was deleted, and files that differ from the server's become conflict copies.`;
+    }
     this.progress = new Progress(() => this.transfersChanged());
     this.conn = new Connection(
       { ...options.connection, server: options.server, token: options.token, client: `ferry-engine/${VERSION}`, ...(options.ca ? { ca: options.ca } : {}) },
@@ -208,7 +216,10 @@ export class Engine implements SyncBridge {
   }
 
   private issueList(): SyncIssue[] {
-    return this.folders.flatMap((f) => f.issueList());
+    const notices: SyncIssue[] = this.journalNotice
+      ? this.folders.map((f) => ({ id: `${f.id}:journal`, folder: f.id, kind: 'journal-rebuilt', path: null, message: this.journalNotice!, count: null }))
+      : [];
+    return [...notices, ...this.folders.flatMap((f) => f.issueList())];
   }
 
   onConnection(listener: (s: ConnectionStatus) => void): Unsubscribe {
@@ -260,6 +271,7 @@ export class Engine implements SyncBridge {
   }
 
   async retry(): Promise<void> {
+    this.journalNotice = undefined;
     this.conn.retryNow();
     for (const f of this.folders) f.retry();
   }

@@ -39,6 +39,7 @@ const ISSUE_TITLES: Record<IssueKind, string> = {
   'read-error': "A file couldn't be read",
   'write-error': "A file couldn't be written",
   'server-refused': 'The server refused a change',
+  'journal-rebuilt': 'Ferry rebuilt its damaged sync records',
 };
 
 function baseName(path: string): string {

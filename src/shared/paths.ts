@@ -6,6 +6,12 @@
  * A wire path is relative, '/'-separated, NFC, with no empty, '.' or '..' segments, no
  * NUL, control characters or backslashes, and is not inside the reserved `.ferry/`
  * folder that holds the engine's staging files.
+ *
+ * A name that is created (a put, the destination of a move, a local file about to be
+ * uploaded) must also be one every supported OS can hold: no Windows device name (CON,
+ * NUL, COM1, …, with or without an extension) and no trailing dot or space. Existing
+ * entries are only held to checkPath, so names stored before this rule can still be
+ * synced down, deleted and moved away.
  */
 import { utf8Length } from './utf8.js';
 
@@ -36,6 +42,27 @@ export function checkPath(path: string): PathCheck {
     }
   }
   if (segments[0] === RESERVED_DIR) return bad(`paths inside ${RESERVED_DIR}/ are reserved`);
+  return { ok: true };
+}
+
+// Windows opens the device instead of the file for these, whatever the extension.
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
+
+/** Why one name can't exist on Windows whatever its characters, or undefined. */
+export function deviceNameProblem(segment: string): string | undefined {
+  if (WINDOWS_DEVICE.test(segment)) return `'${segment}' is a reserved device name on Windows`;
+  if (/[. ]$/.test(segment)) return `'${segment}' ends with a dot or space, which Windows drops`;
+  return undefined;
+}
+
+/** checkPath, plus the rule for names being created: no Windows device names or trailing dots and spaces. */
+export function checkNewPath(path: string): PathCheck {
+  const check = checkPath(path);
+  if (!check.ok) return check;
+  for (const segment of path.split('/')) {
+    const problem = deviceNameProblem(segment);
+    if (problem) return bad(problem);
+  }
   return { ok: true };
 }
 

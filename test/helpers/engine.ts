@@ -25,17 +25,17 @@ export async function startClient(
   server: string,
   token: string,
   folder: string,
-  options: { root?: string; stateDir?: string } & Partial<Omit<EngineOptions, 'folders' | 'server' | 'token' | 'stateDir' | 'logger'>> = {},
+  options: { root?: string; stateDir?: string } & Partial<Omit<EngineOptions, 'folders' | 'server' | 'token' | 'stateDir'>> = {},
 ): Promise<TestClient> {
   const root = options.root ?? (await tempDir('ferry-root-'));
   const stateDir = options.stateDir ?? (await tempDir('ferry-state-'));
-  const { root: _r, stateDir: _s, ...rest } = options;
+  const { root: _r, stateDir: _s, logger, ...rest } = options;
   const engine = await Engine.start({
     stateDir,
     server,
     token,
     folders: [{ name: folder, root }],
-    logger: pino({ level: process.env.FERRY_TEST_LOG ?? 'silent' }),
+    logger: logger ?? pino({ level: process.env.FERRY_TEST_LOG ?? 'silent' }),
     ...rest,
     folderOptions: { settleMs: 10, ...rest.folderOptions },
     connection: { backoffBaseMs: 50, backoffMaxMs: 500, ...rest.connection },
