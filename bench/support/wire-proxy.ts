@@ -21,6 +21,7 @@ export class WireProxies {
   private readonly labels: string[] = [];
   /** Who waits for the worker's answer: a proxy's slot, or 'closed'. */
   private readonly waiting = new Map<number | 'closed', (m: FromWorker) => void>();
+  private closing: Promise<void> | undefined;
 
   private constructor(
     private readonly worker: Worker,
@@ -63,11 +64,15 @@ export class WireProxies {
     return this.counters.reduce((sum, n) => sum + n, 0);
   }
 
-  async close(): Promise<void> {
-    const closed = this.answer('closed');
-    this.worker.postMessage({ type: 'close' } satisfies ToWorker);
-    await closed;
-    await this.worker.terminate();
+  /** Closes every proxy and its connections; safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const closed = this.answer('closed');
+      this.worker.postMessage({ type: 'close' } satisfies ToWorker);
+      await closed;
+      await this.worker.terminate();
+    })();
+    return this.closing;
   }
 
   private answer(key: number | 'closed'): Promise<FromWorker> {
