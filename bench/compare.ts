@@ -165,7 +165,7 @@ async function main(): Promise<void> {
   const machine = machineInfo(loadAtStart);
   const header = [
     '',
-    `Ferry vs Syncthing${chosen.quick ? ' — QUICK SIZES (a smoke run, not the benchmark)' : ''}`,
+    `${chosen.peers.map((p) => (p === 'ferry' ? 'Ferry' : 'Syncthing')).join(' vs ')} on loopback${chosen.quick ? ' — QUICK SIZES (a smoke run, not the benchmark)' : ''}`,
     ...machine,
     `disk:   ${workDir}`,
     `syncthing: ${version ?? 'not run'}`,

@@ -140,7 +140,10 @@ export function commitInfo(): string {
 export function toJson(results: readonly Result[], header: Record<string, unknown>): string {
   const outcomeJson = (o: Outcome | { failed: string } | undefined): unknown => {
     if (!o || 'failed' in o) return o;
-    return { ...o, usage: { peakKiB: Object.fromEntries(o.usage.peakKiB), cpuSeconds: Object.fromEntries(o.usage.cpuSeconds) } };
+    // Only the figures: a workload's outcome may carry more (the tree it compared).
+    const { seconds, shown, wireTotal, wireDevice, note } = o;
+    const cpuSeconds = [...o.usage.cpuSeconds].map(([role, s]) => [role, Math.round(s * 100) / 100]);
+    return { seconds, shown, wireTotal, wireDevice, peakKiB: Object.fromEntries(o.usage.peakKiB), cpuSeconds: Object.fromEntries(cpuSeconds), note };
   };
   const rows = results.map((r) => ({
     key: r.spec.key,
