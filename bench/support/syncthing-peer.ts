@@ -117,6 +117,8 @@ class SyncthingPeer implements Peer {
   readonly reserved = new Set([MARKER]);
   readonly deviceLinks = { A: ['A → B'], B: ['A → B'] } as const;
   private procs = new Map<'A' | 'B', { proc: ChildProcess; exited: Promise<void>; lines: string[] }>();
+  /** Date.now() when the processes were last spawned: a scan counts for idle only if it ended after. */
+  private spawnedWall = 0;
 
   private constructor(
     private readonly bin: string,
@@ -196,6 +198,7 @@ class SyncthingPeer implements Peer {
   /** B, then A once B answers (its listener starts before its REST API); resolves with when B was spawned. */
   private async startProcesses(): Promise<number> {
     const spawnedAt = performance.now();
+    this.spawnedWall = Date.now();
     for (const s of [this.sides[1], this.sides[0]]) {
       this.spawn(s);
       await this.waitRest(s);
@@ -259,13 +262,17 @@ class SyncthingPeer implements Peer {
   /** What the side says about the folder and its peer. */
   private async status(s: Side): Promise<SideStatus> {
     const other = this.sides.find((o) => o !== s)!;
-    const [connections, db, completion] = (await Promise.all([
+    const [connections, db, completion, stats] = (await Promise.all([
       this.rest(s, '/rest/system/connections'),
       this.rest(s, `/rest/db/status?folder=${FOLDER_ID}`),
       this.rest(s, `/rest/db/completion?folder=${FOLDER_ID}&device=${other.id}`),
-    ])) as [Connections, DbStatus, Completion];
+      this.rest(s, '/rest/stats/folder'),
+    ])) as [Connections, DbStatus, Completion, FolderStats];
+    // lastScan has whole seconds: a scan that ended in the second of the spawn counts.
+    const lastScan = Date.parse(stats[FOLDER_ID]?.lastScan ?? '');
     return {
       connected: connections.connections[other.id]?.connected ?? false,
+      scanned: lastScan >= Math.floor(this.spawnedWall / 1000) * 1000,
       state: db.state,
       needTotalItems: db.needTotalItems,
       otherCompletion: completion.completion,
@@ -273,11 +280,11 @@ class SyncthingPeer implements Peer {
     };
   }
 
-  /** Connected to the other, not scanning or pulling, needing nothing, and the other needing nothing from it. */
+  /** Connected to the other, scanned since it started, not scanning or pulling, needing nothing, and the other needing nothing from it. */
   private async bothIdle(): Promise<boolean> {
     try {
       const all = await Promise.all(this.sides.map((s) => this.status(s)));
-      return all.every((st) => st.connected && st.state === 'idle' && st.needTotalItems === 0 && st.otherCompletion === 100 && st.otherNeedItems === 0);
+      return all.every((st) => st.connected && st.scanned && st.state === 'idle' && st.needTotalItems === 0 && st.otherCompletion === 100 && st.otherNeedItems === 0);
     } catch {
       return false; // REST not up yet after a restart
     }
@@ -298,8 +305,11 @@ interface Completion {
   needItems: number;
 }
 
+type FolderStats = Record<string, { lastScan: string } | undefined>;
+
 interface SideStatus {
   connected: boolean;
+  scanned: boolean;
   state: string;
   needTotalItems: number;
   otherCompletion: number;
