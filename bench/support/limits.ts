@@ -31,6 +31,11 @@ function runCommand(command: string, args: string[]): Promise<void> {
   });
 }
 
+/** Flushes every dirty page to disk. */
+export function syncDisk(): Promise<void> {
+  return runCommand('sync', []);
+}
+
 /**
  * `cp -r` of the same data to a fresh place on the same disk, then `sync`: the copy on disk,
  * as a sync tool's downloads are (both tools fsync them). A plain cp only fills the page
@@ -38,10 +43,10 @@ function runCommand(command: string, args: string[]): Promise<void> {
  * left are flushed first, untimed; the copy is removed afterwards.
  */
 export async function cpSeconds(source: string, target: string): Promise<number> {
-  await runCommand('sync', []);
+  await syncDisk();
   const s = await timedSeconds(async () => {
     await runCommand('cp', ['-r', source, target]);
-    await runCommand('sync', []);
+    await syncDisk();
   });
   await rm(target, { recursive: true, force: true });
   return s;
@@ -60,7 +65,7 @@ export function sha256Seconds(root: string, files: readonly FileSpec[]): Promise
 
 /** Writes `data` over the file at `at` and datasyncs it: what changing those bytes on disk costs at least. */
 export async function writeInPlaceSeconds(file: string, at: number, data: Buffer): Promise<number> {
-  await runCommand('sync', []);
+  await syncDisk();
   return timedSeconds(async () => {
     const handle = await open(file, 'r+');
     try {

@@ -9,7 +9,7 @@ import { duration } from './report.js';
 import { TreeWatcher, type Tree } from './tree.js';
 
 /** Generous: a run that needs it is a finding, and the table says so. */
-export const SYNC_TIMEOUT_MS = 1_800_000;
+const SYNC_TIMEOUT_MS = 1_800_000;
 /** The exchange counts as over once nothing crossed the wire for this long (Ferry pings every 15 s, Syncthing every 90 s). */
 const QUIET_MS = 2_000;
 const QUIET_TIMEOUT_MS = 60_000;
@@ -50,12 +50,12 @@ export class Session {
    * B holds the same tree. Wire and usage run on until the wire has gone quiet, so they
    * cover the whole exchange.
    */
-  async measure(change: () => Promise<Tree>, timeoutMs = SYNC_TIMEOUT_MS): Promise<Measured> {
+  async measure(change: () => Promise<Tree>): Promise<Measured> {
     return this.span(async () => {
       const started = performance.now();
       const tree = await change();
       const changed = performance.now();
-      const convergedAt = await this.watcher.waitFor(tree, timeoutMs);
+      const convergedAt = await this.watcher.waitFor(tree, SYNC_TIMEOUT_MS);
       return { tree, seconds: (convergedAt - changed) / 1000, note: `change written into A in ${duration((changed - started) / 1000)}` };
     });
   }

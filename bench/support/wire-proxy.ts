@@ -4,10 +4,21 @@
  * TCP payload both ways (what TLS or WebSocket framing adds is included; IP and TCP headers
  * are not). One proxy per target port; all of them run in one worker thread.
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FromWorker, ToWorker } from './wire-proxy-worker.js';
 
 const MAX_PROXIES = 16;
+
+/** The worker's compiled script: beside this module in dist/, or in dist/ when this runs from source (vitest). */
+function workerScript(): URL {
+  const here = new URL('./wire-proxy-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(here))) return here;
+  const built = new URL('../../dist/bench/support/wire-proxy-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(built))) return built;
+  throw new Error('wire-proxy-worker.js not found: run `npx tsc -p tsconfig.json` first');
+}
 
 export interface WireCount {
   /** Bytes that went towards the target (e.g. client → server). */
@@ -37,7 +48,7 @@ export class WireProxies {
 
   static start(): WireProxies {
     const shared = new SharedArrayBuffer(MAX_PROXIES * 2 * Float64Array.BYTES_PER_ELEMENT);
-    const worker = new Worker(new URL('./wire-proxy-worker.js', import.meta.url), { workerData: shared });
+    const worker = new Worker(workerScript(), { workerData: shared });
     worker.unref();
     return new WireProxies(worker, shared);
   }

@@ -3,7 +3,6 @@
  * folder A through a Session and says how its physical limits are measured on the same data.
  * Full sizes are the benchmark; quick sizes a smoke run of every code path.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
@@ -11,7 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bestOf, cpSeconds, LIMIT_RUNS, sha256Seconds, timedSeconds, writeInPlaceSeconds } from './limits.js';
+import { bestOf, cpSeconds, LIMIT_RUNS, sha256Seconds, syncDisk, timedSeconds, writeInPlaceSeconds } from './limits.js';
 import { wireQuiet } from './peer.js';
 import { duration, percentile, size, whole } from './report.js';
 import type { Outcome, Session } from './session.js';
@@ -68,10 +67,16 @@ export interface RowSpec {
   latency?: boolean;
 }
 
-/** The physical limits of one row, seconds. */
+/** A physical limit: how long the machine takes for `what`. */
+export interface Limit {
+  seconds: number;
+  what: string;
+}
+
+/** The physical limits of one row: copying its data to the same disk, and hashing it. */
 export interface Limits {
-  cp?: { seconds: number; what: string };
-  sha?: { seconds: number; what: string };
+  cp?: Limit;
+  sha?: Limit;
 }
 
 export interface Workload {
@@ -91,12 +96,12 @@ function oneFile(path: string, bytes: number, hash: string): Tree {
   return new Map([[path, { kind: 'file', size: bytes, sha256: hash }]]);
 }
 
-const cpOf = (seconds: number, what: string): Limits['cp'] => ({ seconds, what });
+const limit = (seconds: number, what: string): Limit => ({ seconds, what });
 
 async function treeLimits(root: string, files: readonly FileSpec[], scratch: string): Promise<Limits> {
   return {
-    cp: cpOf(await bestOf(LIMIT_RUNS, () => cpSeconds(root, scratch)), 'cp -r + sync'),
-    sha: { seconds: await bestOf(LIMIT_RUNS, () => sha256Seconds(root, files)), what: 'sha256 of every file' },
+    cp: limit(await bestOf(LIMIT_RUNS, () => cpSeconds(root, scratch)), 'cp -r + sync'),
+    sha: limit(await bestOf(LIMIT_RUNS, () => sha256Seconds(root, files)), 'sha256 of every file'),
   };
 }
 
@@ -138,11 +143,11 @@ function largeFile(z: Sizes['large']): Workload {
     },
     async limits(rootA) {
       const file = join(rootA, 'big.bin');
-      const sha = { seconds: await bestOf(LIMIT_RUNS, () => timedSeconds(() => hashFile(file))), what: `sha256 of the ${size(z.bytes)} file` };
+      const sha = limit(await bestOf(LIMIT_RUNS, () => timedSeconds(() => hashFile(file))), `sha256 of the ${size(z.bytes)} file`);
       return new Map([
-        ['large', { cp: cpOf(await bestOf(LIMIT_RUNS, () => cpSeconds(file, `${file}.cp`)), 'cp + sync'), sha }],
+        ['large', { cp: limit(await bestOf(LIMIT_RUNS, () => cpSeconds(file, `${file}.cp`)), 'cp + sync'), sha }],
         // Finding the change means hashing the whole file again; writing it, only those bytes.
-        ['patch', { cp: cpOf(await bestOf(LIMIT_RUNS, () => writeInPlaceSeconds(file, patch.at, patch.data)), `write ${size(z.patchBytes)} in place + fdatasync`), sha }],
+        ['patch', { cp: limit(await bestOf(LIMIT_RUNS, () => writeInPlaceSeconds(file, patch.at, patch.data)), `write ${size(z.patchBytes)} in place + fdatasync`), sha }],
       ]);
     },
   };
@@ -178,8 +183,8 @@ function insertion(z: Sizes['insert']): Workload {
         [
           'insert',
           {
-            cp: cpOf(await bestOf(LIMIT_RUNS, () => cpSeconds(file, `${file}.cp`)), 'cp + sync of the file'),
-            sha: { seconds: await bestOf(LIMIT_RUNS, () => timedSeconds(() => hashFile(file))), what: 'sha256 of the file' },
+            cp: limit(await bestOf(LIMIT_RUNS, () => cpSeconds(file, `${file}.cp`)), 'cp + sync of the file'),
+            sha: limit(await bestOf(LIMIT_RUNS, () => timedSeconds(() => hashFile(file))), 'sha256 of the file'),
           },
         ],
       ]);
@@ -240,7 +245,7 @@ function latency(z: Sizes['latency']): Workload {
     async limits(rootA) {
       const file = join(rootA, 'note.txt');
       const data = randomBytes(z.bytes);
-      return new Map([['latency', { cp: cpOf(await bestOf(LIMIT_RUNS, () => writeInPlaceSeconds(file, 0, data)), `write ${size(z.bytes)} + fdatasync`) }]]);
+      return new Map([['latency', { cp: limit(await bestOf(LIMIT_RUNS, () => writeInPlaceSeconds(file, 0, data)), `write ${size(z.bytes)} + fdatasync`) }]]);
     },
   };
 }
@@ -273,12 +278,12 @@ function renameDir(z: Sizes['rename']): Workload {
       const seconds = await bestOf(LIMIT_RUNS, async () => {
         const s = await timedSeconds(async () => {
           await rename(join(rootA, to), join(rootA, from));
-          spawnSync('sync');
+          await syncDisk();
         });
         await rename(join(rootA, from), join(rootA, to));
         return s;
       });
-      return new Map([['rename', { cp: cpOf(seconds, 'rename(2) + sync') }]]);
+      return new Map([['rename', { cp: limit(seconds, 'rename(2) + sync') }]]);
     },
   };
 }
@@ -313,7 +318,7 @@ function restartBoth(z: Sizes['restart']): Workload {
       const reserved = new Set<string>();
       return new Map([
         ['first', await treeLimits(rootA, layout.files, `${rootA}-cp`)],
-        ['restart', { cp: cpOf(await bestOf(LIMIT_RUNS, () => timedSeconds(() => statTree(rootA, reserved))), 'lstat walk of the tree') }],
+        ['restart', { cp: limit(await bestOf(LIMIT_RUNS, () => timedSeconds(() => statTree(rootA, reserved))), 'lstat walk of the tree') }],
       ]);
     },
   };
