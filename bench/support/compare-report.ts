@@ -54,14 +54,18 @@ function limitCell(r: Result): string {
   return [cp ? `cp ${duration(cp.seconds)}${vs(cp)}` : '', sha ? `sha ${duration(sha.seconds)}${vs(sha)}` : ''].filter(Boolean).join(', ');
 }
 
+/** CPU seconds of all the peer's processes over the span: steadier than wall time on a busy machine. */
+const cpuTotal = (o: Outcome): string => [...o.usage.cpuSeconds.values()].reduce((a, b) => a + b, 0).toFixed(1);
+
 export function timeTable(results: readonly Result[]): string {
   return grid(
-    ['workload', 'Ferry', 'Syncthing', 'Ferry/Syncthing', 'limit (Ferry ×)', 'target', 'ok'],
+    ['workload', 'Ferry', 'Syncthing', 'Ferry/Syncthing', 'limit (Ferry ×)', 'target', 'ok', 'CPU s Ferry / Syncthing'],
     results.map((r) => {
       const f = outcome(r, 'ferry');
       const s = outcome(r, 'syncthing');
       const target = r.spec.latency ? `≤ ${TARGETS.timeRatio}×, p50 < ${TARGETS.p50Ms} ms` : `≤ ${TARGETS.timeRatio}×`;
-      return [r.spec.title, cell(r, 'ferry', figure), cell(r, 'syncthing', figure), f && s ? `${(f.seconds / s.seconds).toFixed(2)}` : '—', limitCell(r), target, mark(timeVerdict(r))];
+      const cpu = `${cell(r, 'ferry', cpuTotal)} / ${cell(r, 'syncthing', cpuTotal)}`;
+      return [r.spec.title, cell(r, 'ferry', figure), cell(r, 'syncthing', figure), f && s ? `${(f.seconds / s.seconds).toFixed(2)}` : '—', limitCell(r), target, mark(timeVerdict(r)), cpu];
     }),
   );
 }
@@ -122,7 +126,7 @@ export const LEGEND = [
   'time: from the end of the change in A until B held the same tree (paths, sizes, SHA-256), looked at from outside;',
   '  restart: from spawning every process of the peer until both sides said they were connected and idle.',
   'limit: the same data on the same disk in the same run: cp = cp + sync (for an edit: writing the changed bytes + fdatasync),',
-  '  sha = SHA-256 of it in Node; (Ferry ×) is Ferry\'s time over that limit.',
+  '  sha = SHA-256 of it in Node; (Ferry ×) is Ferry\'s time over that limit. CPU s: all the peer\'s processes over the workload.',
   'wire: TCP payload through the counting proxies every connection of the peer goes through: the busiest device\'s bytes sent +',
   '  received, in brackets all of the peer\'s (Ferry: A↔server + B↔server; Syncthing: A↔B, so both figures are the same).',
   'RSS: peak (VmHWM, reset at the start of each span, read every 250 ms) of each process; "RSS below" compares the larger device (A or B),',
