@@ -40,7 +40,6 @@ async function seedDataDir(dataDir: string): Promise<{ A: string; B: string }> {
 }
 
 class FerryPeer implements Peer {
-  readonly name = 'Ferry';
   readonly reserved = new Set(['.ferry']);
   readonly deviceLinks = { A: ['A ↔ server'], B: ['B ↔ server'] } as const;
 

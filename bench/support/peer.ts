@@ -16,8 +16,6 @@ export interface PeerProcess {
 }
 
 export interface Peer {
-  /** 'Ferry' or 'Syncthing'. */
-  readonly name: string;
   readonly rootA: string;
   readonly rootB: string;
   /** Names at a folder's root that belong to the tool (staging folder, marker), not to the user's tree. */

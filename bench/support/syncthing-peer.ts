@@ -113,7 +113,6 @@ ${device(other, dial)}
 }
 
 class SyncthingPeer implements Peer {
-  readonly name = 'Syncthing';
   readonly reserved = new Set([MARKER]);
   readonly deviceLinks = { A: ['A → B'], B: ['A → B'] } as const;
   private procs = new Map<'A' | 'B', { proc: ChildProcess; exited: Promise<void>; lines: string[] }>();
