@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { EngineState } from '../../src/shared/bridge.js';
+import { postCall } from '../../src/shared/web-api.js';
 
 /** From dist/bench/support/ back to the repository root. */
 const FERRY_BIN = fileURLToPath(new URL('../../../bin/ferry.js', import.meta.url));
@@ -97,9 +98,9 @@ export class ClientProcess {
 
   async state(): Promise<EngineState> {
     const c = this.control!;
-    const res = await fetch(`${c.url}/v1/state`, { headers: { authorization: `Bearer ${c.key}` } });
-    if (!res.ok) throw new Error(`client ${this.name}: control endpoint answered HTTP ${res.status}`);
-    return (await res.json()) as EngineState;
+    const result = await postCall(fetch, c.url, c.key, 'getState', []);
+    if (!result.ok) throw new Error(`client ${this.name}: control endpoint answered ${result.error.code}: ${result.error.message}`);
+    return result.value as EngineState;
   }
 
   /** Connected, every folder idle with nothing pending, no transfers. */

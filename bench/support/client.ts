@@ -111,6 +111,11 @@ export class BenchClient {
     return hash;
   }
 
+  /** True once the socket closed or failed. */
+  get isClosed(): boolean {
+    return this.closedWith !== undefined;
+  }
+
   close(): Promise<void> {
     if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
     return new Promise((resolve) => {

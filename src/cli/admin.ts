@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import * as admin from '../server/admin.js';
+import { fsck } from '../server/fsck.js';
 import { collectGarbage } from '../server/gc.js';
 import { dbFile, openStores } from '../server/server.js';
 import type { SqliteJournalStore } from '../server/store/sqlite-journal-store.js';
@@ -171,6 +172,22 @@ export function adminCommand(): Command {
         out(`removed ${chunksRemoved} unreferenced chunks`);
       }),
     );
+  cmd
+    .command('fsck')
+    .description('check the database and the chunk store for damage, read-only (safe while the server runs); exit code 1 if anything is wrong')
+    .option('--verify-content', 'hash every chunk again (reads the whole store)')
+    .action(async (opts: { verifyContent?: boolean }) => {
+      const data = resolve(cmd.opts<{ data: string }>().data);
+      const report = await fsck(data, { verifyContent: opts.verifyContent === true });
+      for (const p of report.problems) out(`problem (${p.kind}): ${p.message}`);
+      const checked = `${report.folders} folders, ${report.revisions} revisions, ${report.chunks} chunks${opts.verifyContent ? ` (${formatBytes(report.chunkBytesChecked)} re-hashed)` : ''}`;
+      if (report.problems.length === 0) {
+        out(`${data}: clean — ${checked}`);
+      } else {
+        out(`${data}: ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'} — ${checked}`);
+        process.exitCode = 1;
+      }
+    });
   cmd
     .command('backup <file>')
     .description('write a consistent copy of the database while the server runs (chunks: see docs/self-hosting.md)')

@@ -3,9 +3,14 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { InvalidArgumentError } from 'commander';
 import type { EngineState } from '../shared/bridge.js';
-import { CONTROL_FILE, ControlServer, type ControlInfo } from '../engine/control/control-server.js';
-import { Engine, type FolderPair } from '../engine/engine.js';
+import { postCall } from '../shared/web-api.js';
+import { FerryApp, FileSecretStore, type FerryAppOptions } from '../app/ferry-app.js';
+import { readControlFile, removeControlFile, writeControlFile } from '../app/web/control-file.js';
+import { isLoopback } from '../app/web/request-guard.js';
+import { WebBridgeServer } from '../app/web/web-bridge-server.js';
+import { LoginError, passwordLogin } from '../engine/net/login.js';
 import { CREDENTIALS_FILE, defaultStateDir, type Credentials } from '../engine/state-dir.js';
 import { CliError, formatBytes, readSecret } from './io.js';
 import { createLogger } from './log.js';
@@ -21,20 +26,15 @@ export async function login(opts: LoginOptions): Promise<void> {
   const stateDir = resolve(opts.state ?? defaultStateDir());
   const password = await readSecret(`Password for ${opts.user}: `, false);
   const device = opts.device ?? hostname();
-  let res: Response;
+  let token: string;
   try {
-    res = await fetch(new URL('/v1/login', opts.server), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ user: opts.user, password, device }),
-    });
+    ({ token } = await passwordLogin({ server: opts.server, user: opts.user, password, device }));
   } catch (err) {
-    throw new CliError(`cannot reach ${opts.server}: ${(err as Error).message}`);
+    if (!(err instanceof LoginError)) throw err;
+    throw new CliError(err.reason === 'unreachable' ? err.message : `login failed: ${err.message}`);
   }
-  const body = (await res.json().catch(() => ({}))) as { token?: string; message?: string };
-  if (!res.ok || !body.token) throw new CliError(`login failed: ${body.message ?? `HTTP ${res.status}`}`);
   await mkdir(stateDir, { recursive: true });
-  const creds: Credentials = { server: opts.server, token: body.token, user: opts.user, device };
+  const creds: Credentials = { server: opts.server, token, user: opts.user, device };
   await writeFile(join(stateDir, CREDENTIALS_FILE), JSON.stringify(creds, null, 2), { mode: 0o600 });
   process.stdout.write(`signed in to ${opts.server} as ${opts.user} (device '${device}'); credentials saved in ${stateDir}\n`);
 }
@@ -52,16 +52,35 @@ export interface SyncOptions {
   dir?: string;
   config?: string;
   state?: string;
+  ui?: UiAddress;
   logLevel: string;
   rescanMinutes: number;
 }
 
-export async function sync(opts: SyncOptions): Promise<void> {
-  const stateDir = resolve(opts.state ?? defaultStateDir());
-  await mkdir(stateDir, { recursive: true });
+export interface UiAddress {
+  host: string;
+  port: number;
+  /** The host was named on the command line (so a non-loopback one was asked for). */
+  explicitHost: boolean;
+}
+
+/** `[HOST:]PORT` for --ui; the host is 127.0.0.1 unless given. */
+export function parseUiAddress(value: string): UiAddress {
+  const match = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]]+):)?(\d{1,5})$/.exec(value.trim());
+  const port = Number(match?.[2]);
+  if (!match || port > 65535) throw new InvalidArgumentError('expected [HOST:]PORT, e.g. 8384 or 127.0.0.1:8384');
+  const host = match[1]?.replace(/^\[|\]$/g, '');
+  return { host: host ?? '127.0.0.1', port, explicitHost: host !== undefined };
+}
+
+type Fixed = NonNullable<FerryAppOptions['fixed']>;
+
+/** Server, token and folders from the command line, a config file or `ferry login`; undefined when none is named. */
+async function fixedSetup(opts: SyncOptions, stateDir: string): Promise<Fixed | undefined> {
+  if (!opts.config && !opts.folder && !opts.dir && !opts.server && !opts.token) return undefined;
   let server = opts.server;
   let token = opts.token;
-  let folders: FolderPair[];
+  let folders: Fixed['folders'];
   if (opts.config) {
     const parsed = ConfigFile.safeParse(JSON.parse(await readFile(opts.config, 'utf8').catch(() => 'null')));
     if (!parsed.success) throw new CliError(`${opts.config} is not a valid config: ${parsed.error.issues[0]?.message ?? 'unreadable'}`);
@@ -80,16 +99,45 @@ export async function sync(opts: SyncOptions): Promise<void> {
   }
   if (!server) throw new CliError('which server? pass --server URL (or run ferry login first)');
   if (!token) throw new CliError(`no device token for ${server}: pass --token, or run ferry login --server ${server} --user NAME`);
-  for (const f of folders) await mkdir(f.root, { recursive: true });
+  return { server, token, folders };
+}
 
+export async function sync(opts: SyncOptions): Promise<void> {
+  const stateDir = resolve(opts.state ?? defaultStateDir());
+  await mkdir(stateDir, { recursive: true });
+  const fixed = await fixedSetup(opts, stateDir);
   const logger = createLogger(opts.logLevel, 'ferry-sync');
-  const engine = await Engine.start({ stateDir, server, token, folders, logger, folderOptions: { rescanMs: opts.rescanMinutes * 60_000 } });
-  const control = new ControlServer(engine, stateDir);
-  const info = await control.start();
-  logger.info({ server, folders, control: info.url, state: stateDir }, 'ferry sync running');
-  engine.onConnection((s) => logger.info({ connection: s }, 'connection'));
-  engine.onActivity((a) => logger.info({ activity: a }, 'activity'));
-  engine.onIssues((issues) => {
+  const app = await FerryApp.start({
+    stateDir,
+    logger,
+    secrets: new FileSecretStore(stateDir),
+    canHost: false,
+    ...(fixed ? { fixed } : {}),
+    engine: { folderOptions: { rescanMs: opts.rescanMinutes * 60_000 } },
+  });
+  const { setup } = await app.getApp();
+  if (setup.mode === 'none' && !opts.ui) {
+    await app.stop();
+    throw new CliError('this client is not set up: name a folder pair with --folder NAME --dir PATH (or --config FILE), or set it up in a browser with --ui PORT');
+  }
+  const ui = opts.ui ?? { host: '127.0.0.1', port: 0, explicitHost: false };
+  let web: WebBridgeServer;
+  try {
+    web = await WebBridgeServer.start({ bridge: app, logger, host: ui.host, port: ui.port, allowRemote: ui.explicitHost });
+  } catch (err) {
+    await app.stop();
+    throw new CliError(`cannot serve the UI on ${ui.host}:${ui.port}: ${(err as Error).message}`);
+  }
+  await writeControlFile(stateDir, { url: web.url, key: web.key, pid: process.pid });
+  if (opts.ui) {
+    if (!isLoopback(ui.host)) process.stderr.write(`ferry: the UI answers on ${ui.host}, not only this computer; anyone with the key can control this client\n`);
+    process.stdout.write(`Ferry UI: ${web.uiUrl}\n`);
+  }
+  const server = setup.mode === 'none' ? null : setup.server;
+  logger.info({ server, folders: setup.mode === 'none' ? [] : setup.folders, control: web.url, state: stateDir }, 'ferry sync running');
+  app.onConnection((s) => logger.info({ connection: s }, 'connection'));
+  app.onActivity((a) => logger.info({ activity: a }, 'activity'));
+  app.onIssues((issues) => {
     for (const issue of issues) logger.warn({ issue }, 'sync issue');
   });
   let stopping = false;
@@ -97,7 +145,7 @@ export async function sync(opts: SyncOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
-    Promise.all([control.stop(), engine.stop()]).then(
+    Promise.all([removeControlFile(stateDir), web.stop(), app.stop()]).then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error({ err }, 'stop failed');
@@ -117,25 +165,13 @@ async function readCredentials(stateDir: string): Promise<Credentials | undefine
   }
 }
 
-export async function readControl(stateDir: string): Promise<ControlInfo> {
-  try {
-    return JSON.parse(await readFile(join(stateDir, CONTROL_FILE), 'utf8')) as ControlInfo;
-  } catch {
-    throw new CliError(`no running ferry sync found for ${stateDir}`);
-  }
-}
-
 export async function status(opts: { state?: string; json?: boolean }): Promise<void> {
   const stateDir = resolve(opts.state ?? defaultStateDir());
-  const control = await readControl(stateDir);
-  let state: EngineState;
-  try {
-    const res = await fetch(`${control.url}/v1/state`, { headers: { authorization: `Bearer ${control.key}` } });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    state = (await res.json()) as EngineState;
-  } catch (err) {
-    throw new CliError(`the running client did not answer (${(err as Error).message}); is ferry sync still running?`);
-  }
+  const control = await readControlFile(stateDir);
+  if (!control) throw new CliError(`no running ferry sync found for ${stateDir}`);
+  const result = await postCall(fetch, control.url, control.key, 'getState', []);
+  if (!result.ok) throw new CliError(`the running client did not answer (${result.error.message}); is ferry sync still running?`);
+  const state = result.value as EngineState;
   process.stdout.write(opts.json ? JSON.stringify(state, null, 2) + '\n' : describe(state));
 }
 

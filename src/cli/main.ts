@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { VERSION } from '../shared/version.js';
 import { adminCommand } from './admin.js';
-import { login, status, sync } from './client.js';
+import { login, parseUiAddress, status, sync } from './client.js';
 import { CliError } from './io.js';
 import { LOG_LEVELS } from './log.js';
 import { DEFAULT_PORT, serve } from './serve.js';
@@ -55,6 +55,7 @@ program
   .option('--config <file>', 'several folder pairs: {"server", "token", "folders": [{"name", "dir"}]}')
   .option('--state <dir>', 'where the client keeps its journal (default: the OS app-data folder)')
   .option('--rescan-minutes <n>', 'full rescan interval, as a safety net under the watcher', integer(1, 10080), 60)
+  .option('--ui <[host:]port>', 'serve the Ferry UI to a browser at this address (host 127.0.0.1 unless given); it prints the address to open', parseUiAddress)
   .addOption(new Option('--log-level <level>', 'log verbosity').choices(LOG_LEVELS).default('info'))
   .action(sync);
 

@@ -6,18 +6,19 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type {
-  Activity,
-  BandwidthLimits,
-  Conflict,
-  ConflictChoice,
-  ConnectionStatus,
-  EngineState,
-  SyncBridge,
-  FolderStatus,
-  SyncIssue,
-  TransfersSnapshot,
-  Unsubscribe,
+import {
+  BridgeError,
+  type Activity,
+  type BandwidthLimits,
+  type Conflict,
+  type ConflictChoice,
+  type ConnectionStatus,
+  type EngineState,
+  type SyncBridge,
+  type FolderStatus,
+  type SyncIssue,
+  type TransfersSnapshot,
+  type Unsubscribe,
 } from '../shared/bridge.js';
 import type { Entry, ServerMessageOf } from '../shared/protocol/messages.js';
 import { VERSION } from '../shared/version.js';
@@ -81,11 +82,19 @@ export class Engine implements SyncBridge {
   private paused = false;
   private stopped = false;
   private deviceName: string | null = null;
+  /** Set when the journal had to be rebuilt at start; shown as an issue until the user retries. */
+  private journalNotice: string | undefined;
   private transferTimer: NodeJS.Timeout | undefined;
   private foldersTimer: NodeJS.Timeout | undefined;
 
   private constructor(private readonly options: EngineOptions) {
-    this.journal = new LocalJournal(join(options.stateDir, 'journal.db'));
+    const opened = LocalJournal.open(join(options.stateDir, 'journal.db'));
+    this.journal = opened.journal;
+    if (opened.rebuilt) {
+      const { damage, movedTo } = opened.rebuilt;
+      options.logger.error({ damage, movedTo }, 'the sync journal was damaged; it was moved aside and is rebuilt from the files on disk (nothing is deleted)');
+      this.journalNotice = `The sync journal was damaged (${damage}). It was moved to ${movedTo} and rebuilt from the files on disk; nothing was deleted, and files that differ from the server's become conflict copies.`;
+    }
     this.progress = new Progress(() => this.transfersChanged());
     this.conn = new Connection(
       { ...options.connection, server: options.server, token: options.token, client: `ferry-engine/${VERSION}`, ...(options.ca ? { ca: options.ca } : {}) },
@@ -207,7 +216,10 @@ export class Engine implements SyncBridge {
   }
 
   private issueList(): SyncIssue[] {
-    return this.folders.flatMap((f) => f.issueList());
+    const notices: SyncIssue[] = this.journalNotice
+      ? this.folders.map((f) => ({ id: `${f.id}:journal`, folder: f.id, kind: 'journal-rebuilt', path: null, message: this.journalNotice!, count: null }))
+      : [];
+    return [...notices, ...this.folders.flatMap((f) => f.issueList())];
   }
 
   onConnection(listener: (s: ConnectionStatus) => void): Unsubscribe {
@@ -259,13 +271,14 @@ export class Engine implements SyncBridge {
   }
 
   async retry(): Promise<void> {
+    this.journalNotice = undefined;
     this.conn.retryNow();
     for (const f of this.folders) f.retry();
   }
 
   async resolveConflict(id: number, choice: ConflictChoice): Promise<void> {
     const conflict = this.journal.conflicts().find((c) => c.id === id);
-    if (!conflict) throw new Error(`no conflict with id ${id}`);
+    if (!conflict) throw new BridgeError('not-found', `no conflict with id ${id}`);
     const folder = this.folder(conflict.folder);
     const copy = join(folder.root, ...conflict.copy.split('/'));
     const original = join(folder.root, ...conflict.path.split('/'));
@@ -303,7 +316,7 @@ export class Engine implements SyncBridge {
 
   private folder(id: number): FolderSync {
     const folder = this.folders.find((f) => f.id === id);
-    if (!folder) throw new Error(`no folder with id ${id}`);
+    if (!folder) throw new BridgeError('not-found', `no folder with id ${id}`);
     return folder;
   }
 }

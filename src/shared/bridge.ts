@@ -67,7 +67,15 @@ export interface Conflict {
 
 export type ConflictChoice = 'keep-mine' | 'keep-theirs' | 'keep-both';
 
-export type IssueKind = 'unsupported-name' | 'mass-delete' | 'root-missing' | 'read-error' | 'write-error' | 'server-refused';
+export type IssueKind =
+  | 'unsupported-name'
+  | 'mass-delete'
+  | 'root-missing'
+  | 'read-error'
+  | 'write-error'
+  | 'server-refused'
+  /** The local journal was damaged, moved aside and rebuilt from the files on disk. */
+  | 'journal-rebuilt';
 
 export interface SyncIssue {
   id: string;

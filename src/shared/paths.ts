@@ -6,7 +6,14 @@
  * A wire path is relative, '/'-separated, NFC, with no empty, '.' or '..' segments, no
  * NUL, control characters or backslashes, and is not inside the reserved `.ferry/`
  * folder that holds the engine's staging files.
+ *
+ * A name that is created (a put, the destination of a move, a local file about to be
+ * uploaded) must also be one every supported OS can hold: no Windows device name (CON,
+ * NUL, COM1, …, with or without an extension) and no trailing dot or space. Existing
+ * entries are only held to checkPath, so names stored before this rule can still be
+ * synced down, deleted and moved away.
  */
+import { utf8Length } from './utf8.js';
 
 export const RESERVED_DIR = '.ferry';
 export const MAX_PATH_BYTES = 4096;
@@ -25,16 +32,37 @@ export function checkPath(path: string): PathCheck {
   if (path.startsWith('/')) return bad('path is absolute');
   if (/^[A-Za-z]:/.test(path)) return bad('path starts with a drive letter');
   if (path.normalize('NFC') !== path) return bad('path is not in Unicode NFC form');
-  if (Buffer.byteLength(path) > MAX_PATH_BYTES) return bad(`path is longer than ${MAX_PATH_BYTES} bytes`);
+  if (utf8Length(path) > MAX_PATH_BYTES) return bad(`path is longer than ${MAX_PATH_BYTES} bytes`);
   const segments = path.split('/');
   for (const segment of segments) {
     if (segment === '') return bad('path has an empty segment');
     if (segment === '.' || segment === '..') return bad(`path has a '${segment}' segment`);
-    if (Buffer.byteLength(segment) > MAX_SEGMENT_BYTES) {
+    if (utf8Length(segment) > MAX_SEGMENT_BYTES) {
       return bad(`a path segment is longer than ${MAX_SEGMENT_BYTES} bytes`);
     }
   }
   if (segments[0] === RESERVED_DIR) return bad(`paths inside ${RESERVED_DIR}/ are reserved`);
+  return { ok: true };
+}
+
+// Windows opens the device instead of the file for these, whatever the extension.
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
+
+/** Why one name can't exist on Windows whatever its characters, or undefined. */
+export function deviceNameProblem(segment: string): string | undefined {
+  if (WINDOWS_DEVICE.test(segment)) return `'${segment}' is a reserved device name on Windows`;
+  if (/[. ]$/.test(segment)) return `'${segment}' ends with a dot or space, which Windows drops`;
+  return undefined;
+}
+
+/** checkPath, plus the rule for names being created: no Windows device names or trailing dots and spaces. */
+export function checkNewPath(path: string): PathCheck {
+  const check = checkPath(path);
+  if (!check.ok) return check;
+  for (const segment of path.split('/')) {
+    const problem = deviceNameProblem(segment);
+    if (problem) return bad(problem);
+  }
   return { ok: true };
 }
 

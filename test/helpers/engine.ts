@@ -6,8 +6,10 @@ import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
+import { readControlFile } from '../../src/app/web/control-file.js';
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import type { EngineState } from '../../src/shared/bridge.js';
+import { postCall } from '../../src/shared/web-api.js';
 import { afterEach, beforeEach } from 'vitest';
 import { FERRY_BIN, removeDir, seedUser, startServer, tempDir, type TestServer } from './server.js';
 
@@ -23,17 +25,17 @@ export async function startClient(
   server: string,
   token: string,
   folder: string,
-  options: { root?: string; stateDir?: string } & Partial<Omit<EngineOptions, 'folders' | 'server' | 'token' | 'stateDir' | 'logger'>> = {},
+  options: { root?: string; stateDir?: string } & Partial<Omit<EngineOptions, 'folders' | 'server' | 'token' | 'stateDir'>> = {},
 ): Promise<TestClient> {
   const root = options.root ?? (await tempDir('ferry-root-'));
   const stateDir = options.stateDir ?? (await tempDir('ferry-state-'));
-  const { root: _r, stateDir: _s, ...rest } = options;
+  const { root: _r, stateDir: _s, logger, ...rest } = options;
   const engine = await Engine.start({
     stateDir,
     server,
     token,
     folders: [{ name: folder, root }],
-    logger: pino({ level: process.env.FERRY_TEST_LOG ?? 'silent' }),
+    logger: logger ?? pino({ level: process.env.FERRY_TEST_LOG ?? 'silent' }),
     ...rest,
     folderOptions: { settleMs: 10, ...rest.folderOptions },
     connection: { backoffBaseMs: 50, backoffMaxMs: 500, ...rest.connection },
@@ -192,10 +194,11 @@ export async function sha256File(file: string): Promise<string> {
 
 /** The state of a running `ferry sync`, read through its local control endpoint. */
 export async function controlState(stateDir: string): Promise<EngineState> {
-  const info = JSON.parse(await readFile(join(stateDir, 'control.json'), 'utf8')) as { url: string; key: string };
-  const res = await fetch(`${info.url}/v1/state`, { headers: { authorization: `Bearer ${info.key}` } });
-  if (!res.ok) throw new Error(`control endpoint answered HTTP ${res.status}`);
-  return (await res.json()) as EngineState;
+  const info = await readControlFile(stateDir);
+  if (!info) throw new Error(`no control.json in ${stateDir}`);
+  const result = await postCall(fetch, info.url, info.key, 'getState', []);
+  if (!result.ok) throw new Error(`control endpoint answered ${result.error.code}: ${result.error.message}`);
+  return result.value as EngineState;
 }
 
 /** Whether an engine state shows every folder idle with nothing pending or in flight. */

@@ -4,8 +4,9 @@
  * another client connected at the same time keeps being served throughout.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { checkPath } from '../../src/shared/paths.js';
+import { checkNewPath, checkPath } from '../../src/shared/paths.js';
 import { encodeFrame, FrameKind } from '../../src/shared/protocol/frames.js';
+import type { Op } from '../../src/shared/protocol/messages.js';
 import { dirOp, entriesOf, expectContained, fileOp, KiB, MiB, nextChangeFor, startContainedServer } from '../helpers/fixtures.js';
 import { putFile, RawClient, sha256, type Msg } from '../helpers/raw-client.js';
 import { removeDir, seedUser, type TestServer } from '../helpers/server.js';
@@ -136,10 +137,11 @@ describe('invalid paths → invalid_path, connection stays', () => {
   it('accepts paths right at the limits (so the refusals above are about the rule, not the shape)', async () => {
     const exactly4096 = Array(17).fill('b'.repeat(240)).join('/');
     expect(Buffer.byteLength(exactly4096)).toBe(4096);
-    const ok1 = [exactly4096, 'y'.repeat(255), '\u00e9'.repeat(127), 'caf\u00e9.txt', '...'];
+    const ok1 = [exactly4096, 'y'.repeat(255), '\u00e9'.repeat(127), 'caf\u00e9.txt', '...x'];
     const ok2 = ['a..b', '.ferryish', 'sub/.ferry-not-reserved', 'spaced name.txt'];
-    for (const paths of [ok1, ok2]) {
-      for (const p of paths) expect(checkPath(p).ok).toBe(true);
+    const ok3 = ['console.txt', 'com10', 'nullable.js', ' leading'];
+    for (const paths of [ok1, ok2, ok3]) {
+      for (const p of paths) expect(checkNewPath(p).ok).toBe(true);
       const res = await a.request({ type: 'commit', folder, ops: paths.map((p) => dirOp(p)) });
       expect(res.type, JSON.stringify(res)).toBe('committed');
       expect((res.results as { path: string; rev?: number }[]).map((r) => [r.path, typeof r.rev])).toEqual(
@@ -149,6 +151,50 @@ describe('invalid paths → invalid_path, connection stays', () => {
     // the NFC-composed name the client should have sent lands under exactly that name
     const history = await a.request({ type: 'history', folder, path: 'caf\u00e9.txt' });
     expect(history).toMatchObject({ type: 'revisions', entries: [{ path: 'caf\u00e9.txt', kind: 'dir' }] });
+  });
+});
+
+// Names no supported OS may be asked to create: Windows opens a device instead (CON, NUL,
+// COM1, … with any extension), or silently drops a trailing dot or space.
+const DEVICE_NAMES: [string, RegExp][] = [
+  ['CON', /device name/],
+  ['nul.txt', /device name/],
+  ['docs/Aux.c', /device name/],
+  ['COM1', /device name/],
+  ['lpt9.log/inner', /device name/],
+  ['prn', /device name/],
+  ['CONIN$', /device name/],
+  ['name.', /dot or space/],
+  ['dir /x', /dot or space/],
+  ['...', /dot or space/],
+];
+
+describe('names no OS can hold → invalid_path when created', () => {
+  it.each(DEVICE_NAMES)('%s', async (bad, hint) => {
+    expect(checkNewPath(bad).ok).toBe(false);
+    const creations: Record<string, unknown>[] = [
+      { type: 'commit', folder, ops: [putFile(bad, Buffer.from('x'))] },
+      { type: 'commit', folder, ops: [dirOp(bad)] },
+      { type: 'commit', folder, ops: [{ op: 'move', from: 'fine', path: bad, baseRev: 1 }] },
+      { type: 'commit', folder, ops: [dirOp(`batch-${++seq}`), dirOp(bad)] },
+      { type: 'restore', folder, path: bad, rev: 1 },
+    ];
+    for (const message of creations) await expectRequestError(message, 'invalid_path', hint);
+    await expectServing(a);
+  });
+
+  it('a name stored before the rule can still be read, moved away and deleted', async () => {
+    // Written past the protocol, as a server that predates the rule would have accepted it.
+    const made = await srv.store.commit(folder, [dirOp('LPT1') as Op], 'old-client', Date.now());
+    expect(made.kind).toBe('committed');
+    const rev = made.kind === 'committed' ? made.from + 1 : 0;
+    expect(await a.request({ type: 'history', folder, path: 'LPT1' })).toMatchObject({ type: 'revisions', entries: [{ path: 'LPT1', rev }] });
+    const moved = await a.request({ type: 'commit', folder, ops: [{ op: 'move', from: 'LPT1', path: 'lpt1-renamed', baseRev: rev }] });
+    expect(moved).toMatchObject({ type: 'committed', results: [{ path: 'lpt1-renamed' }] });
+    const again = await srv.store.commit(folder, [dirOp('AUX') as Op], 'old-client', Date.now());
+    const auxRev = again.kind === 'committed' ? again.from + 1 : 0;
+    const deleted = await a.request({ type: 'commit', folder, ops: [{ op: 'delete', path: 'AUX', baseRev: auxRev }] });
+    expect(deleted).toMatchObject({ type: 'committed', results: [{ path: 'AUX', rev: expect.any(Number) }] });
   });
 });
 

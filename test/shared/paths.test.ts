@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkPath, isSameOrInside, parentPath } from '../../src/shared/paths.js';
+import { checkNewPath, checkPath, isSameOrInside, parentPath } from '../../src/shared/paths.js';
 
 describe('checkPath', () => {
   it.each([
@@ -51,6 +51,21 @@ describe('checkPath', () => {
         expect(p).not.toContain('\\');
       }),
     );
+  });
+});
+
+describe('checkNewPath', () => {
+  it.each([['CON'], ['con.txt'], ['a/Nul'], ['COM1.tar.gz'], ['lpt¹'], ['conout$'], ['name.'], ['dir /file'], ['...']])('refuses %j', (p) => {
+    expect(checkPath(p).ok).toBe(true);
+    expect(checkNewPath(p).ok).toBe(false);
+  });
+
+  it.each([['console.txt'], ['com10'], ['.hidden'], [' leading'], ['a..b'], ['auxiliary/x']])('accepts %j', (p) => {
+    expect(checkNewPath(p)).toEqual({ ok: true });
+  });
+
+  it('refuses everything checkPath refuses', () => {
+    for (const p of ['', '../x', 'a\\b', '.ferry/x', '/abs']) expect(checkNewPath(p).ok).toBe(false);
   });
 });
 

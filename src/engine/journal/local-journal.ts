@@ -4,10 +4,11 @@
  * (what both last agreed on) — plus each folder's cursor and the server identity it belongs
  * to. SQLite in WAL mode, so a crash at any point leaves the last committed state.
  */
-import Sqlite from 'better-sqlite3';
+import { existsSync, renameSync } from 'node:fs';
 import type { Database, Statement } from 'better-sqlite3';
 import type { Conflict } from '../../shared/bridge.js';
 import type { Entry } from '../../shared/protocol/messages.js';
+import { openSqlite } from '../../shared/sqlite.js';
 import type { ChunkList } from '../content/file-content.js';
 import type { Identity, LocalState, SyncedState } from '../sync/reconcile.js';
 
@@ -99,19 +100,51 @@ const SCHEMA = `
   );
 `;
 
+/** The journal file is not a usable database; anything else (busy, no permission) is not damage. */
+export class JournalDamaged extends Error {}
+
+function isCorruption(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT'));
+}
+
 export class LocalJournal {
   private readonly db: Database;
   private readonly s: ReturnType<typeof prepare>;
 
   constructor(file: string) {
-    this.db = new Sqlite(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    const check = this.db.pragma('quick_check', { simple: true });
-    if (check !== 'ok') throw new Error(`the sync journal ${file} is damaged (${String(check)}); move it away to start over`);
-    this.db.exec(SCHEMA);
-    this.s = prepare(this.db);
+    this.db = openSqlite(file);
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('busy_timeout = 5000');
+      const check = this.db.pragma('quick_check', { simple: true });
+      if (check !== 'ok') throw new JournalDamaged(`quick_check: ${String(check)}`);
+      this.db.exec(SCHEMA);
+      this.s = prepare(this.db);
+    } catch (err) {
+      this.db.close();
+      if (isCorruption(err)) throw new JournalDamaged((err as Error).message);
+      throw err;
+    }
+  }
+
+  /**
+   * Opens the journal at `file`. A damaged one (not a database, or failing SQLite's
+   * quick_check) is moved aside with its WAL, and a fresh one takes its place: the engine
+   * then rescans, the files on disk are the truth, and the first exchange with the server
+   * merges as two folders meeting for the first time do, so nothing is deleted.
+   */
+  static open(file: string, now = Date.now()): { journal: LocalJournal; rebuilt?: { damage: string; movedTo: string } } {
+    try {
+      return { journal: new LocalJournal(file) };
+    } catch (err) {
+      if (!(err instanceof JournalDamaged)) throw err;
+      const movedTo = `${file}.damaged-${new Date(now).toISOString().replace(/[:.]/g, '-')}`;
+      renameSync(file, movedTo);
+      for (const suffix of ['-wal', '-shm']) if (existsSync(file + suffix)) renameSync(file + suffix, movedTo + suffix);
+      return { journal: new LocalJournal(file), rebuilt: { damage: err.message, movedTo } };
+    }
   }
 
   openFolder(server: string, name: string, root: string): FolderRow {

@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import type { ConnectionStatus } from '../../shared/bridge.js';
 import { Close, closeAction } from '../../shared/protocol/codes.js';
 import { decodeFrame, encodeFrame, FrameKind, type ChunkFrame } from '../../shared/protocol/frames.js';
-import { DEFAULT_LIMITS, type Limits } from '../../shared/protocol/limits.js';
+import { clientLimits, DEFAULT_LIMITS, type Limits } from '../../shared/protocol/limits.js';
 import {
   PROTOCOL_VERSION,
   parseServerMessage,
@@ -66,6 +66,8 @@ type Reply = Exclude<ServerMessage, { type: 'welcome' | 'changes' | 'folders' }>
 
 interface PendingDownload {
   hash: string;
+  /** The chunk's size as the entry gives it: frames must add up to exactly this. */
+  size: number;
   parts: Buffer[];
   received: number;
   resolve: (data: Buffer) => void;
@@ -149,16 +151,25 @@ export class Connection {
       this.outbox = new Outbox(ws, OUTBOX_HIGH_WATER, (n) => (this.bytesSent += n));
       this.send({ type: 'hello', protocol: PROTOCOL_VERSION, client: this.options.client });
     });
-    ws.on('message', (data: Buffer, isBinary) => this.onMessage(data, isBinary));
+    // A socket being closed still hands over what it had buffered; once it is no longer the
+    // current one (stopped, or replaced), nothing it says may reach the engine.
+    ws.on('message', (data: Buffer, isBinary) => {
+      if (this.ws === ws) this.onMessage(data, isBinary);
+    });
     ws.on('pong', () => (this.awaitingPong = false));
-    ws.on('error', () => {
+    // A message over our limit is cut off here, and the close that follows reads 1006; it is
+    // 1009 all the same, and reconnecting would only fetch the same message again.
+    let tooBig: string | undefined;
+    ws.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') tooBig = `the server sent a message over the ${this.limits.maxMessageBytes}-byte limit`;
       /* the close event that follows decides */
     });
-    ws.on('close', (code, reason) => {
+    ws.on('close', (closeCode, reason) => {
       if (this.ws !== ws) return;
       this.teardown();
       if (!this.wanted) return;
-      const why = reason.toString() || `closed with code ${code}`;
+      const code = tooBig ? Close.tooBig : closeCode;
+      const why = tooBig ?? (reason.toString() || `closed with code ${code}`);
       switch (closeAction(code)) {
         case 'signed-out':
           return this.giveUp({ status: 'signed-out', reason: why });
@@ -264,11 +275,7 @@ export class Connection {
     const ws = this.ws!;
     this.welcome = welcome;
     // Never trust the server to ask for more than a client is built to hold.
-    this.limits = {
-      ...welcome.limits,
-      maxMessageBytes: Math.min(welcome.limits.maxMessageBytes, 64 * 1024 * 1024),
-      maxFrameDataBytes: Math.min(welcome.limits.maxFrameDataBytes, DEFAULT_LIMITS.maxFrameDataBytes),
-    };
+    this.limits = clientLimits(welcome.limits);
     this.startHeartbeat(ws);
     this.setState({ status: 'connected', since: Date.now() });
     this.stableTimer = setTimeout(() => (this.attempt = 0), this.options.stableMs ?? 60_000);
@@ -322,12 +329,13 @@ export class Connection {
     await stored;
   }
 
-  /** Downloads one chunk; the bytes are checked against the hash before they are returned. */
-  download(folder: number, hash: string, onBytes?: (n: number) => void): Promise<Buffer> {
+  /** Downloads one chunk of `size` bytes; the bytes are checked against the hash before they are returned. */
+  download(folder: number, hash: string, size: number, onBytes?: (n: number) => void): Promise<Buffer> {
     if (!this.connected) return Promise.reject(new Disconnected());
+    if (size > this.limits.maxChunkBytes) return Promise.reject(new Error(`chunk ${hash} is said to be ${size} bytes, over the ${this.limits.maxChunkBytes}-byte chunk limit`));
     const req = this.takeReq();
     return new Promise<Buffer>((resolve, reject) => {
-      this.downloads.set(req, { hash, parts: [], received: 0, resolve, reject, ...(onBytes ? { onBytes } : {}) });
+      this.downloads.set(req, { hash, size, parts: [], received: 0, resolve, reject, ...(onBytes ? { onBytes } : {}) });
       this.send({ type: 'get', req, folder, hash });
     });
   }
@@ -335,9 +343,9 @@ export class Connection {
   private onDownloadFrame(frame: ChunkFrame): void {
     const d = this.downloads.get(frame.req);
     if (!d) return;
-    if (frame.hash !== d.hash || frame.offset !== d.received || frame.total > this.limits.maxChunkBytes) {
+    if (frame.hash !== d.hash || frame.offset !== d.received || frame.total !== d.size) {
       this.downloads.delete(frame.req);
-      return d.reject(new Error(`chunk ${d.hash} arrived out of order or oversized`));
+      return d.reject(new Error(`chunk ${d.hash} arrived out of order or not ${d.size} bytes long`));
     }
     d.parts.push(frame.data);
     d.received += frame.data.length;

@@ -6,13 +6,15 @@
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
-import { checkPath, parentPath } from '../../shared/paths.js';
+import { checkNewPath, parentPath } from '../../shared/paths.js';
 import type { HashPool } from '../content/hash-pool.js';
 import type { LocalFile } from '../journal/local-journal.js';
 import type { IgnoreRules } from './ignore-rules.js';
 
 export interface ScanIssue {
   path: string;
+  /** A name that can't be synced, rather than one that could not be read. */
+  unsupportedName?: true;
   message: string;
 }
 
@@ -83,6 +85,18 @@ export class Scanner {
     /** Known paths found still present by a shallow look: they and what they hold count as seen. */
     const present = new Set<string>();
     const rules = this.rules();
+    /**
+     * False for a name that can't be synced, which is reported instead. One that exists and
+     * was synced before the server refused such names stays as it is, not taken for deleted.
+     */
+    const syncableName = (path: string, exists: boolean): boolean => {
+      const check = checkNewPath(path);
+      if (check.ok) return true;
+      if (!exists) return false;
+      if (!rules.ignores(path, false)) result.issues.push({ path, unsupportedName: true, message: `not synced: ${check.reason}` });
+      if (known(path)) present.add(path);
+      return false;
+    };
     const visit = async (path: string, st: Stats): Promise<void> => {
       if (seen.has(path)) return; // reached twice: named by an event and found by a walk
       seen.add(path);
@@ -106,11 +120,7 @@ export class Scanner {
       // Entries are looked at several at a time, so the disk and the hashing workers stay busy.
       await forEachLimited(names, SCAN_CONCURRENCY, async (name) => {
         const path = dir === '' ? name : `${dir}/${name}`;
-        const check = checkPath(path);
-        if (!check.ok) {
-          if (!rules.ignores(path, false)) result.issues.push({ path, message: `not synced: ${check.reason}` });
-          return;
-        }
+        if (!syncableName(path, true)) return;
         if (shallow && known(path)) {
           present.add(path);
           return;
@@ -135,7 +145,7 @@ export class Scanner {
         } catch {
           st = undefined;
         }
-        if (!st) continue;
+        if (!syncableName(path, st !== undefined) || !st) continue;
         if (st.isDirectory() && known(path)?.kind === 'dir' && !rules.ignores(path, true)) {
           // An event on a known directory means something was added or removed in it;
           // what changed inside an existing entry comes with that entry's own event (and

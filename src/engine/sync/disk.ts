@@ -20,6 +20,13 @@ export class TargetChanged extends Error {
   }
 }
 
+/** A parent of the path is a symbolic link: nothing is ever written through one, wherever it points. */
+export class LinkInPath extends Error {
+  constructor(readonly path: string, readonly link: string) {
+    super(`not written: ${link} is a symbolic link, and nothing is written through a link`);
+  }
+}
+
 export class HashMismatch extends Error {
   constructor(readonly path: string) {
     super(`the downloaded content of ${path} does not match its hash`);
@@ -82,6 +89,7 @@ export class FolderDisk {
       const dir = parts.slice(0, i).join('/');
       const st = await this.stat(dir);
       if (st?.isDirectory()) continue;
+      if (st?.isSymbolicLink()) throw new LinkInPath(rel, dir);
       if (st) throw new TargetChanged(dir); // a file where a directory must go
       await mkdir(this.path(dir));
       created.push(dir);
@@ -118,6 +126,10 @@ export class FolderDisk {
     await handle.close();
     const mtime = new Date(entry.mtime);
     await utimes(staging, mtime, mtime);
+    // Stat-ed before the rename (which keeps inode, size and mtime): a stat after it could
+    // already show an edit made the moment the file appeared, and the journal would take
+    // that edit for what the engine wrote and never sync it.
+    const written = await lstat(staging);
     try {
       await this.ensureParents(entry.path);
       await this.expectUnchanged(entry.path, known);
@@ -126,7 +138,7 @@ export class FolderDisk {
       await rm(staging, { force: true });
       throw err;
     }
-    return lstat(this.path(entry.path));
+    return written;
   }
 
   async makeDir(entry: Entry, known: LocalFile | undefined): Promise<Stats> {
@@ -153,10 +165,12 @@ export class FolderDisk {
     return lstat(this.path(entry.path));
   }
 
-  /** Sets a file's permission bits when only they changed. */
-  async setMode(rel: string, mode: number): Promise<Stats> {
+  /** Sets a file's permission bits when only they changed, if it is still what was known; returns its stat from before (chmod keeps size and mtime). */
+  async setMode(rel: string, mode: number, known: LocalFile): Promise<Stats> {
+    const st = await this.expectUnchanged(rel, known);
+    if (!st) throw new TargetChanged(rel);
     await chmod(this.path(rel), mode & 0o777);
-    return lstat(this.path(rel));
+    return st;
   }
 
   /**
@@ -179,13 +193,14 @@ export class FolderDisk {
     return true;
   }
 
-  /** Renames within the folder if `from` is still what was known and `to` is free. */
+  /** Renames within the folder if `from` is still what was known and `to` is free; returns its stat from before the rename (which keeps it), like writeFile. */
   async move(from: string, to: string, known: LocalFile | undefined): Promise<Stats> {
-    await this.expectUnchanged(from, known);
+    const st = await this.expectUnchanged(from, known);
+    if (!st) throw new TargetChanged(from);
     if (await this.stat(to)) throw new TargetChanged(to);
     await this.ensureParents(to);
     await rename(this.path(from), this.path(to));
-    return lstat(this.path(to));
+    return st;
   }
 
   /** Reads `size` bytes at `offset` of a file in the folder. */

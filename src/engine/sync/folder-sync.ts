@@ -416,7 +416,10 @@ export class FolderSync {
         this.dirty.add(path);
       }
     });
-    for (const issue of result.issues) this.setIssue(`read:${issue.path}`, 'read-error', issue.path, issue.message);
+    for (const issue of result.issues) {
+      if (issue.unsupportedName) this.setIssue(`name:${issue.path}`, 'unsupported-name', issue.path, issue.message);
+      else this.setIssue(`read:${issue.path}`, 'read-error', issue.path, issue.message);
+    }
     if (result.unsettled.length > 0) {
       // Still being written: look again once it has been quiet for a moment.
       for (const p of result.unsettled) this.toScan.add(p);
@@ -810,7 +813,7 @@ export class FolderSync {
     }
     if (remote.kind === 'file' && local?.kind === 'file' && local.hash === remote.hash) {
       // Only the exec bit differs.
-      const st = await this.disk.setMode(path, remote.mode);
+      const st = await this.disk.setMode(path, remote.mode, local);
       this.recordWritten(remote, st.ino, Math.floor(st.mtimeMs), local.chunks);
       return;
     }
@@ -830,6 +833,11 @@ export class FolderSync {
     const folder = this.d.folderId;
     const from = journal.get(folder, remote.movedFrom!);
     if (!from?.local || identity(from.local) !== remoteIdentity(remote) || from.synced?.id !== identity(from.local)) return false;
+    // What the server deleted inside the directory before it moved must not travel with it
+    // (nothing would ever delete it at the new path): then the new paths arrive one by one.
+    if (from.local.kind === 'dir' && journal.below(folder, from.path).some((r) => r.local && r.remote?.deleted && r.remote.rev < remote.rev && r.remote.rev > (r.synced?.rev ?? 0))) {
+      return false;
+    }
     const st = await this.disk.move(from.path, remote.path, from.local);
     journal.batch(() => {
       const subtree = from.local!.kind === 'dir' ? journal.below(folder, from.path).filter((r) => r.local) : [];
@@ -840,10 +848,12 @@ export class FolderSync {
         journal.setLocal(folder, moved, r.local);
         journal.setLocal(folder, r.path, undefined);
         // What moved is what was synced at the old path; its revision at the new path is
-        // the moved entry if the feed brought it, else unknown (0) and the feed decides.
+        // the moved entry if the feed brought it with that same content, else unknown (0)
+        // and the feed decides: a file edited elsewhere before the move arrives changed.
         if (r.synced && r.synced.id === identity(r.local)) {
           const arrived = journal.get(folder, moved)?.remote;
-          journal.setSynced(folder, moved, { rev: arrived?.movedFrom === r.path ? arrived.rev : 0, id: r.synced.id });
+          const same = arrived?.movedFrom === r.path && remoteIdentity(arrived) === r.synced.id;
+          journal.setSynced(folder, moved, { rev: same ? arrived.rev : 0, id: r.synced.id });
         }
         this.dirty.add(r.path);
         this.dirty.add(moved);
@@ -900,7 +910,7 @@ export class FolderSync {
       }
     }
     await this.d.down.take(size);
-    return this.d.conn.download(this.remoteId!, hash, (n) => this.d.progress.add(progress, n));
+    return this.d.conn.download(this.remoteId!, hash, size, (n) => this.d.progress.add(progress, n));
   }
 
   /** What the engine itself wrote, recorded so the watcher's echo of it is not sent back. */

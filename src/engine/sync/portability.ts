@@ -2,9 +2,10 @@
  * Names some operating systems can't hold. A path the server has but this OS can't write
  * is not synced on this device and shows up as a sync issue instead.
  */
+import { deviceNameProblem } from '../../shared/paths.js';
+
 export type Platform = 'linux' | 'darwin' | 'win32';
 
-const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
 const WINDOWS_CHARS = /[<>:"|?*]/;
 
 export function currentPlatform(): Platform {
@@ -15,9 +16,9 @@ export function currentPlatform(): Platform {
 export function portabilityProblem(path: string, platform: Platform): string | undefined {
   if (platform !== 'win32') return undefined;
   for (const segment of path.split('/')) {
-    if (WINDOWS_RESERVED.test(segment)) return `'${segment}' is a reserved name on Windows`;
+    const problem = deviceNameProblem(segment);
+    if (problem) return problem;
     if (WINDOWS_CHARS.test(segment)) return `'${segment}' has a character Windows does not allow in names (< > : " | ? *)`;
-    if (/[. ]$/.test(segment)) return `'${segment}' ends with a dot or space, which Windows drops`;
   }
   if (path.length > 259) return 'the path is too long for Windows';
   return undefined;

@@ -3,10 +3,10 @@
  * method is one transaction, so each commit is atomic and gets consecutive revisions.
  */
 import { randomUUID } from 'node:crypto';
-import Sqlite from 'better-sqlite3';
 import type { Database, Statement } from 'better-sqlite3';
 import { parentPath } from '../../shared/paths.js';
 import type { CommitResult, Entry, FolderInfo, Op, PutOp, Role } from '../../shared/protocol/messages.js';
+import { openSqlite } from '../../shared/sqlite.js';
 import { migrate } from './sqlite-schema.js';
 import type { ChangesPage, CommitOutcome, Device, Folder, JournalStore, User } from './types.js';
 
@@ -76,7 +76,7 @@ export class SqliteJournalStore implements JournalStore {
   private group: { work: () => CommitOutcome | undefined; resolve: (o: CommitOutcome | undefined) => void; reject: (e: unknown) => void }[] = [];
 
   constructor(file: string) {
-    this.db = new Sqlite(file);
+    this.db = openSqlite(file);
     this.db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode survives a crash of the process; only a power cut can lose the
     // newest commits, and clients whose cursor is then ahead of the server re-upload.

@@ -104,6 +104,9 @@ const MIGRATIONS: string[] = [
   `,
 ];
 
+/** The user_version a database has once every migration ran. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
 export function migrate(db: Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > MIGRATIONS.length) {

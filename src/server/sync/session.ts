@@ -45,6 +45,16 @@ const MAX_PENDING_WRITES = 32;
 /** Chunk bytes being assembled at once; uploads beyond it are refused as busy. */
 const MAX_PARTIAL_BYTES = 64 * 1024 * 1024;
 const MAX_QUEUED_DOWNLOADS = 4096;
+/**
+ * Requests handled at once per connection. A small request can ask for a large answer
+ * (a history of 1,000 entries), so answers are only worked out while the socket has room
+ * for them, a limited number at a time, and the socket stops reading while many wait: a client that
+ * sends and never reads pushes back on itself instead of filling the server's memory.
+ */
+const MAX_RUNNING_REQUESTS = 32;
+const MAX_WAITING_REQUESTS = 256;
+/** Bytes of requests read and not yet started: large commits count by their size. */
+const MAX_WAITING_BYTES = 32 * 1024 * 1024;
 
 class RequestError extends Error {
   constructor(readonly code: ErrorCodeValue, message: string) {
@@ -67,6 +77,10 @@ export class Session {
   private pendingWrites = 0;
   private downloads: Promise<void> = Promise.resolve();
   private queuedDownloads = 0;
+  private readonly waiting: { bytes: number; work: () => Promise<void> }[] = [];
+  private waitingBytes = 0;
+  private running = 0;
+  private waitingForRoom = false;
   private readonly helloTimer: NodeJS.Timeout;
   awaitingPong = false;
 
@@ -123,6 +137,8 @@ export class Session {
     for (const sub of this.subscriptions.values()) sub.unsubscribe();
     this.subscriptions.clear();
     this.partials.clear();
+    this.waiting.length = 0;
+    this.waitingBytes = 0;
     this.outbox.release();
   }
 
@@ -155,6 +171,7 @@ export class Session {
 
   private onMessage(data: RawData, isBinary: boolean): void {
     if (this.closed) return;
+    if (this.outbox.backlog > this.ctx.maxBacklogBytes) return this.terminate('the device is not reading its replies');
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
     this.ctx.metrics.bytesIn += buf.length;
     if (isBinary) {
@@ -182,12 +199,48 @@ export class Session {
       return;
     }
     const req = 'req' in message ? message.req : undefined;
-    this.ready
-      .then(() => (this.closed ? undefined : this.handle(message)))
-      .catch((err) => {
-        if (err instanceof RequestError) this.fail(req, err.code, err.message);
-        else this.internal(req, err);
+    this.waiting.push({
+      bytes: buf.length,
+      work: () =>
+        this.ready
+          .then(() => (this.closed ? undefined : this.handle(message)))
+          .catch((err) => {
+            if (err instanceof RequestError) this.fail(req, err.code, err.message);
+            else this.internal(req, err);
+          }),
+    });
+    this.waitingBytes += buf.length;
+    this.pump();
+  }
+
+  /** Starts waiting requests while fewer than the limit run and the socket has room for their answers. */
+  private pump(): void {
+    while (!this.closed && this.running < MAX_RUNNING_REQUESTS && this.waiting.length > 0 && this.outbox.backlog <= OUTBOX_HIGH_WATER) {
+      const { bytes, work } = this.waiting.shift()!;
+      this.waitingBytes -= bytes;
+      this.running += 1;
+      void work().finally(() => {
+        this.running -= 1;
+        this.pump();
       });
+    }
+    if (this.waiting.length > 0 && !this.waitingForRoom && this.outbox.backlog > OUTBOX_HIGH_WATER) {
+      this.waitingForRoom = true;
+      void this.outbox.room().then(() => {
+        this.waitingForRoom = false;
+        this.pump();
+      });
+    }
+    this.updateReading();
+  }
+
+  /** Stops reading the socket while too much waits on the server's side, and reads again once it has caught up. */
+  private updateReading(): void {
+    if (this.closed) return;
+    const full = this.pendingWrites >= MAX_PENDING_WRITES || this.waiting.length >= MAX_WAITING_REQUESTS || this.waitingBytes >= MAX_WAITING_BYTES;
+    const roomy = this.pendingWrites < MAX_PENDING_WRITES / 2 && this.waiting.length < MAX_WAITING_REQUESTS / 2 && this.waitingBytes < MAX_WAITING_BYTES / 2;
+    if (full && !this.ws.isPaused) this.ws.pause();
+    else if (roomy && this.ws.isPaused) this.ws.resume();
   }
 
   private internal(req: number | undefined, err: unknown): void {
@@ -413,7 +466,8 @@ export class Session {
   }
 
   private async storeChunk(req: number, folder: number, hash: string, data: Buffer): Promise<void> {
-    if (++this.pendingWrites >= MAX_PENDING_WRITES) this.ws.pause();
+    this.pendingWrites += 1;
+    this.updateReading();
     try {
       await this.ctx.chunks.put(hash, data);
       await this.ctx.store.recordUpload(folder, hash, data.length, Date.now());
@@ -426,7 +480,8 @@ export class Session {
       if (err instanceof ChunkHashMismatch) this.fail(req, ErrorCode.hashMismatch, err.message);
       else this.internal(req, err);
     } finally {
-      if (--this.pendingWrites < MAX_PENDING_WRITES / 2 && this.ws.isPaused) this.ws.resume();
+      this.pendingWrites -= 1;
+      this.updateReading();
     }
   }
 

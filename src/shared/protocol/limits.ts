@@ -30,3 +30,23 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxHashesPerRequest: 4096,
   pageEntries: 1000,
 });
+
+const KiB = 1024;
+
+/**
+ * The limits a client works with, given what a server announced: each within the range a
+ * client is built for. A server must not be able to make a client hold a huge message or
+ * chunk in memory, nor stall it in a loop with a limit of 0.
+ */
+export function clientLimits(announced: Limits): Limits {
+  const within = (value: number, min: number, max: number): number => Math.min(Math.max(value, min), max);
+  return {
+    maxMessageBytes: within(announced.maxMessageBytes, 64 * KiB, 64 * MiB),
+    maxFrameDataBytes: within(announced.maxFrameDataBytes, 1 * KiB, DEFAULT_LIMITS.maxFrameDataBytes),
+    maxChunkBytes: within(announced.maxChunkBytes, 1, 16 * MiB),
+    maxFileBytes: within(announced.maxFileBytes, 0, Number.MAX_SAFE_INTEGER),
+    maxOpsPerCommit: within(announced.maxOpsPerCommit, 1, 10_000),
+    maxHashesPerRequest: within(announced.maxHashesPerRequest, 1, 65_536),
+    pageEntries: within(announced.pageEntries, 1, 100_000),
+  };
+}

@@ -4,7 +4,8 @@
  * derive their types from them. docs/protocol.md describes the same messages in prose.
  */
 import { z } from 'zod';
-import { checkPath } from '../paths.js';
+import { checkNewPath, checkPath, type PathCheck } from '../paths.js';
+import { utf8Length } from '../utf8.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -17,10 +18,17 @@ export const Req = uint32;
 export const FolderId = z.number().int().min(1).max(0xffff_ffff);
 export const Rev = count;
 
-export const WirePath = z.string().superRefine((path, ctx) => {
-  const check = checkPath(path);
-  if (!check.ok) ctx.addIssue({ code: 'custom', message: check.reason, params: { ferry: INVALID_PATH } });
-});
+function pathSchema(check: (path: string) => PathCheck) {
+  return z.string().superRefine((path, ctx) => {
+    const result = check(path);
+    if (!result.ok) ctx.addIssue({ code: 'custom', message: result.reason, params: { ferry: INVALID_PATH } });
+  });
+}
+
+/** A path that names something that may already exist. */
+export const WirePath = pathSchema(checkPath);
+/** A path a commit creates: also a name every supported OS can hold (src/shared/paths.ts). */
+export const NewWirePath = pathSchema(checkNewPath);
 
 /** SHA-256 as 64 lowercase hex digits. */
 export const Hash = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits');
@@ -33,7 +41,7 @@ export const EntryKind = z.enum(['file', 'dir', 'symlink']);
 const MAX_TARGET_BYTES = 4096;
 const SymlinkTarget = z
   .string()
-  .refine((t) => !t.includes('\0') && Buffer.byteLength(t) <= MAX_TARGET_BYTES, 'bad symlink target');
+  .refine((t) => !t.includes('\0') && utf8Length(t) <= MAX_TARGET_BYTES, 'bad symlink target');
 
 /** Permission bits only; the exec bit is what syncs in practice. */
 const Mode = z.number().int().min(0).max(0o777);
@@ -67,7 +75,7 @@ const Content = z.object({
   target: SymlinkTarget,
 });
 
-export const PutOp = Content.extend({ op: z.literal('put'), path: WirePath, baseRev: Rev }).superRefine(
+export const PutOp = Content.extend({ op: z.literal('put'), path: NewWirePath, baseRev: Rev }).superRefine(
   (put, ctx) => {
     const problem = contentProblem(put);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
@@ -76,7 +84,7 @@ export const PutOp = Content.extend({ op: z.literal('put'), path: WirePath, base
 export const DeleteOp = z.object({ op: z.literal('delete'), path: WirePath, baseRev: Rev });
 /** Moves `from` (at `baseRev`) to `path`, which must not exist. A directory moves with all it holds. */
 export const MoveOp = z
-  .object({ op: z.literal('move'), from: WirePath, path: WirePath, baseRev: Rev })
+  .object({ op: z.literal('move'), from: WirePath, path: NewWirePath, baseRev: Rev })
   .refine((m) => m.from !== m.path && !m.path.startsWith(m.from + '/'), 'cannot move a path into itself');
 export const Op = z.discriminatedUnion('op', [PutOp, DeleteOp, MoveOp]);
 export type PutOp = z.infer<typeof PutOp>;
@@ -122,7 +130,7 @@ export const History = z.object({
   path: WirePath,
   limit: z.number().int().min(1).max(1000).optional(),
 });
-export const Restore = z.object({ type: z.literal('restore'), req: Req, folder: FolderId, path: WirePath, rev: Rev });
+export const Restore = z.object({ type: z.literal('restore'), req: Req, folder: FolderId, path: NewWirePath, rev: Rev });
 
 export const ClientMessage = z.discriminatedUnion('type', [
   Hello,
