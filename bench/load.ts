@@ -20,7 +20,8 @@ import * as admin from '../src/server/admin.js';
 import { openStores } from '../src/server/server.js';
 import { BenchClient, putDir, putFile } from './support/client.js';
 import { machineInfo, percentile, table, verdict, whole, type Row } from './support/report.js';
-import { readPeakRssKiB, startServerProcess, type ServerProcess } from './support/server-process.js';
+import { readPeakRssKiB } from './support/proc.js';
+import { startServerProcess, type ServerProcess } from './support/server-process.js';
 import type { SubscriberJob, WorkerCommand, WorkerReport } from './support/subscriber-worker.js';
 import { inParallel } from './support/tree.js';
 

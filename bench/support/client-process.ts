@@ -12,7 +12,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { EngineState } from '../../src/shared/bridge.js';
 import { postCall } from '../../src/shared/web-api.js';
-import { readPeakRssKiB, resetPeakRss } from './server-process.js';
 
 /** From dist/bench/support/ back to the repository root. */
 const FERRY_BIN = fileURLToPath(new URL('../../../bin/ferry.js', import.meta.url));
@@ -46,8 +45,6 @@ export class ClientProcess {
   private readonly lines: string[] = [];
   private control: Control | undefined;
   private readonly exited: Promise<void>;
-  /** Log records at warn (40) or above, counted so the table can flag a noisy run. */
-  warnings = 0;
 
   private constructor(
     readonly name: string,
@@ -68,10 +65,6 @@ export class ClientProcess {
 
   get pid(): number {
     return this.proc.pid!;
-  }
-
-  get root(): string {
-    return this.options.root;
   }
 
   /** Spawns the client and resolves once its control endpoint is up (the engine has started). */
@@ -129,15 +122,6 @@ export class ClientProcess {
     throw new Error(`client ${this.name} was not idle within ${timeoutMs} ms: ${summarize(await this.state())}`);
   }
 
-  /** Starts a new peak: the kernel sets VmHWM back to the current RSS. */
-  resetPeak(): Promise<void> {
-    return resetPeakRss(this.pid);
-  }
-
-  peakKiB(): Promise<number> {
-    return readPeakRssKiB(this.pid);
-  }
-
   /** The last lines the client logged. */
   tail(): string {
     return this.lines.join('\n');
@@ -155,8 +139,6 @@ export class ClientProcess {
   private note(line: string): void {
     this.lines.push(line);
     this.lines.splice(0, Math.max(0, this.lines.length - TAIL_LINES));
-    const level = /"level":(\d+)/.exec(line);
-    if (level && Number(level[1]) >= 40) this.warnings += 1;
   }
 }
 

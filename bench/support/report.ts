@@ -59,3 +59,21 @@ export function grid(header: readonly string[], rows: readonly (readonly string[
   const noted = notes.filter((n) => n.note).map((n) => `  ${n.label}: ${n.note}`);
   return [line(header), rule, ...rows.map(line), ...(noted.length ? ['', 'notes:', ...noted] : [])].join('\n');
 }
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+
+/** 0.00042 → "0.42 ms", 0.0123 → "12 ms", 3.456 → "3.46 s". */
+export function duration(s: number): string {
+  if (s < 0.01) return `${(s * 1000).toFixed(2)} ms`;
+  return s < 1 ? `${(s * 1000).toFixed(0)} ms` : `${s.toFixed(2)} s`;
+}
+
+/** 1536 → "1.5 KiB". */
+export function size(n: number): string {
+  if (n >= GiB) return `${(n / GiB).toFixed(2)} GiB`;
+  if (n >= MiB) return `${(n / MiB).toFixed(1)} MiB`;
+  if (n >= KiB) return `${(n / KiB).toFixed(1)} KiB`;
+  return `${n.toFixed(0)} B`;
+}

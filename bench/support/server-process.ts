@@ -3,10 +3,10 @@
  * not mixed with the bench clients in this process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './ports.js';
+import { readCpuSeconds, readRssKiB } from './proc.js';
 
 /** From dist/bench/support/ back to the repository root. */
 const FERRY_BIN = fileURLToPath(new URL('../../../bin/ferry.js', import.meta.url));
@@ -26,12 +26,12 @@ export interface ServerProcess {
 }
 
 /**
- * Starts the server on a free port. At `--log-level warn` the "listening" line (info) is not
+ * Starts the server on `port`, or on a free one. At `--log-level warn` the "listening" line (info) is not
  * printed, so the port is chosen here and readiness is polled on /healthz instead; the
  * quieter log keeps per-connection info lines out of the measurements.
  */
-export async function startServerProcess(dataDir: string, nodeArgs: readonly string[] = []): Promise<ServerProcess> {
-  const port = await freePort();
+export async function startServerProcess(dataDir: string, nodeArgs: readonly string[] = [], port?: number): Promise<ServerProcess> {
+  port ??= await freePort();
   const args = [...nodeArgs, FERRY_BIN, 'serve', '--data', dataDir, '--port', String(port), '--log-level', 'warn'];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const tail = keepTail(proc);
@@ -60,17 +60,6 @@ export async function startServerProcess(dataDir: string, nodeArgs: readonly str
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 /** The last lines the server printed, for the error message if it fails. */
 function keepTail(proc: ChildProcess): () => string {
   const lines: string[] = [];
@@ -97,48 +86,4 @@ async function waitReady(url: string, proc: ChildProcess, tail: () => string): P
   }
   proc.kill('SIGKILL');
   throw new Error(`ferry serve did not answer /healthz within ${READY_TIMEOUT_MS} ms:\n${tail()}`);
-}
-
-export async function readRssKiB(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
-  if (!match) throw new Error(`no VmRSS in /proc/${pid}/status`);
-  return Number(match[1]);
-}
-
-/** The highest RSS the process has had (VmHWM), in KiB: since it started, or since resetPeakRss. */
-export async function readPeakRssKiB(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(status);
-  if (!match) throw new Error(`no VmHWM in /proc/${pid}/status`);
-  return Number(match[1]);
-}
-
-/** Sets VmHWM back to the current RSS (Linux ≥ 4.0), so a peak can be taken per workload. */
-export async function resetPeakRss(pid: number): Promise<void> {
-  await writeFile(`/proc/${pid}/clear_refs`, '5');
-}
-
-/** The server's /metrics as name → value (the unlabelled series only, which is all Ferry exports). */
-export async function readMetrics(url: string): Promise<Map<string, number>> {
-  const res = await fetch(`${url}/metrics`);
-  if (!res.ok) throw new Error(`/metrics answered HTTP ${res.status}`);
-  const values = new Map<string, number>();
-  for (const line of (await res.text()).split('\n')) {
-    const match = /^([a-z_]+) (\S+)$/.exec(line);
-    if (match) values.set(match[1]!, Number(match[2]));
-  }
-  return values;
-}
-
-/** Linux reports utime and stime in clock ticks; USER_HZ is 100 on every mainstream build. */
-const CLOCK_TICKS_PER_SECOND = 100;
-
-export async function readCpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  // The command name may hold spaces; fields are counted from after its closing parenthesis.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return (utime + stime) / CLOCK_TICKS_PER_SECOND;
 }

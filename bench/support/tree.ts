@@ -24,8 +24,6 @@ export type Tree = Map<string, Item>;
 
 const fillRandom = promisify(randomFill) as <T extends NodeJS.ArrayBufferView>(buf: T) => Promise<T>;
 const STREAM_BLOCK = 1024 * 1024;
-/** The engine's own folder: never part of a user's tree. */
-const RESERVED = '.ferry';
 
 export function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
@@ -159,8 +157,11 @@ export function renamed(tree: Tree, from: string, to: string): Tree {
   return out;
 }
 
-/** Relative path → kind, from readdir alone (no stat): cheap enough to run often. */
-export async function listTree(root: string): Promise<Map<string, Item['kind']>> {
+/**
+ * Relative path → kind, from readdir alone (no stat): cheap enough to run often. `reserved`
+ * names at the root belong to the sync tool (its staging folder, its marker), not to the tree.
+ */
+export async function listTree(root: string, reserved: ReadonlySet<string>): Promise<Map<string, Item['kind']>> {
   const out = new Map<string, Item['kind']>();
   const walk = async (dir: string): Promise<void> => {
     let entries;
@@ -172,7 +173,7 @@ export async function listTree(root: string): Promise<Map<string, Item['kind']>>
     const subdirs: string[] = [];
     for (const e of entries) {
       const rel = dir === '' ? e.name : `${dir}/${e.name}`;
-      if (rel === RESERVED) continue;
+      if (dir === '' && reserved.has(e.name)) continue;
       out.set(rel, e.isDirectory() ? 'dir' : 'file');
       if (e.isDirectory()) subdirs.push(rel);
     }
@@ -198,8 +199,8 @@ async function statFiles(root: string, paths: readonly string[]): Promise<Map<st
 }
 
 /** Lists a folder and lstats every file in it, as a scanner of an unchanged tree must. */
-export async function statTree(root: string): Promise<number> {
-  const names = await listTree(root);
+export async function statTree(root: string, reserved: ReadonlySet<string>): Promise<number> {
+  const names = await listTree(root, reserved);
   const files = [...names].filter(([, kind]) => kind === 'file').map(([p]) => p);
   return (await statFiles(root, files)).size;
 }
@@ -220,7 +221,10 @@ export class TreeWatcher {
   /** Hashes by stat key, kept across looks: a file is read again only when its stat changes. */
   private readonly hashes = new Map<string, { key: string; sha256: string }>();
 
-  constructor(readonly root: string) {}
+  constructor(
+    readonly root: string,
+    private readonly reserved: ReadonlySet<string>,
+  ) {}
 
   /**
    * Names first (readdir only), sizes once the names match, contents once the sizes do: a
@@ -229,7 +233,7 @@ export class TreeWatcher {
    */
   async look(expected: Tree): Promise<Look> {
     const started = performance.now();
-    const names = await listTree(this.root);
+    const names = await listTree(this.root, this.reserved);
     const at = performance.now();
     const shape = namesDiff(expected, names);
     if (shape) return { same: false, at, walkMs: at - started, diff: shape };
