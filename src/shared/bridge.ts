@@ -62,6 +62,10 @@ export interface Conflict {
   remoteDevice: string;
   localSize: number;
   remoteSize: number;
+  /** When each version was last modified (ms since the epoch). */
+  localTime: number;
+  remoteTime: number;
+  /** When the conflict was found. */
   time: number;
 }
 

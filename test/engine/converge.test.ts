@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { converged, engineTestBed, sha256File, stagingLeftovers, treeOf, writeRandomFile } from '../helpers/engine.js';
@@ -80,7 +80,9 @@ describe('two and three clients converge', () => {
     expect(await readFile(join(a.root, 'report.txt'), 'utf8')).toBe('edited on a');
     expect(await readFile(join(a.root, copy), 'utf8')).toBe('edited on b');
     const state = await b.engine.getState();
-    expect(state.conflicts).toMatchObject([{ path: 'report.txt', copy }]);
+    // Each version's own modification time, as the UI shows them side by side.
+    const mtime = async (file: string) => Math.floor((await stat(file)).mtimeMs);
+    expect(state.conflicts).toMatchObject([{ path: 'report.txt', copy, localTime: await mtime(join(b.root, copy)), remoteTime: await mtime(join(a.root, 'report.txt')) }]);
   });
 
   it('offers a conflict for resolving only once the other version is in place, so keep mine sticks', async () => {

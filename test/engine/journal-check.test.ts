@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { LocalJournal } from '../../src/engine/journal/local-journal.js';
+import { openSqlite } from '../../src/shared/sqlite.js';
 import { bytes } from '../helpers/fixtures.js';
 import { converged, engineTestBed, isIdle, treeOf } from '../helpers/engine.js';
 import { eventually } from '../helpers/server.js';
@@ -89,5 +90,27 @@ describe('a damaged journal at start', () => {
     expect(second.journal.openFolder('http://127.0.0.1:1', 'Docs', dir).id).toBe(1);
     second.journal.close();
     expect(await readdir(dir)).toEqual(['journal.db']);
+  });
+});
+
+describe('a journal from an earlier version', () => {
+  it('gains the columns added since, keeping its conflicts', async () => {
+    const file = join(await bed.scratch(), 'journal.db');
+    // The conflicts table as the first release made it, with one conflict in it.
+    const old = openSqlite(file);
+    old.exec(`CREATE TABLE folders (id INTEGER PRIMARY KEY, server TEXT NOT NULL, name TEXT NOT NULL, root TEXT NOT NULL, remote_id INTEGER, server_id TEXT, cursor INTEGER NOT NULL DEFAULT 0, UNIQUE (server, name, root));
+      CREATE TABLE conflicts (id INTEGER PRIMARY KEY, folder INTEGER NOT NULL REFERENCES folders(id), path TEXT NOT NULL, copy TEXT NOT NULL,
+        local_device TEXT NOT NULL, remote_device TEXT NOT NULL, local_size INTEGER NOT NULL, remote_size INTEGER NOT NULL, time INTEGER NOT NULL);
+      INSERT INTO folders (id, server, name, root) VALUES (1, 'http://x', 'Docs', '/tmp/docs');
+      INSERT INTO conflicts (folder, path, copy, local_device, remote_device, local_size, remote_size, time) VALUES (1, 'a.txt', 'a (conflict).txt', 'laptop', 'desk', 1, 2, 3);`);
+    old.close();
+    const journal = new LocalJournal(file);
+    try {
+      expect(journal.conflicts()).toEqual([{ id: 1, folder: 1, path: 'a.txt', copy: 'a (conflict).txt', localDevice: 'laptop', remoteDevice: 'desk', localSize: 1, remoteSize: 2, localTime: 0, remoteTime: 0, time: 3 }]);
+      journal.addConflict({ folder: 1, path: 'b.txt', copy: 'b (conflict).txt', localDevice: 'laptop', remoteDevice: 'desk', localSize: 4, remoteSize: 5, localTime: 6, remoteTime: 7, time: 8 });
+      expect(journal.conflicts(1)[0]).toMatchObject({ path: 'b.txt', localTime: 6, remoteTime: 7 });
+    } finally {
+      journal.close();
+    }
   });
 });

@@ -11,6 +11,8 @@ const conflict = (id: number, path = `docs/report-${id}.txt`): Conflict => ({
   remoteDevice: 'desk',
   localSize: 1,
   remoteSize: 2,
+  localTime: 1,
+  remoteTime: 1,
   time: 1,
 });
 const issue = (id: string, kind: SyncIssue['kind'] = 'mass-delete', message = '1,200 files were deleted; confirm to sync it'): SyncIssue => ({

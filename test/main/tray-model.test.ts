@@ -30,7 +30,7 @@ function input(state: EngineView | null, over: Partial<TrayInput> = {}): TrayInp
   return { state, app, hostDown: null, ...over };
 }
 
-const conflict: Conflict = { id: 1, folder: 1, path: 'a.txt', copy: 'a (conflict).txt', localDevice: 'laptop', remoteDevice: 'desk', localSize: 1, remoteSize: 2, time: 1 };
+const conflict: Conflict = { id: 1, folder: 1, path: 'a.txt', copy: 'a (conflict).txt', localDevice: 'laptop', remoteDevice: 'desk', localSize: 1, remoteSize: 2, localTime: 1, remoteTime: 1, time: 1 };
 const issue: SyncIssue = { id: 'x', folder: 1, kind: 'unsupported-name', path: 'CON', message: 'CON is reserved on Windows', count: null };
 const transfer = (bytesDone: number, bytesTotal: number): Transfer => ({ id: `t${bytesDone}`, folder: 1, path: 'big.bin', direction: 'down', bytesDone, bytesTotal, rate: 0, etaSeconds: null });
 

@@ -96,9 +96,24 @@ const SCHEMA = `
     remote_device TEXT NOT NULL,
     local_size INTEGER NOT NULL,
     remote_size INTEGER NOT NULL,
-    time INTEGER NOT NULL
+    time INTEGER NOT NULL,
+    local_time INTEGER NOT NULL DEFAULT 0,
+    remote_time INTEGER NOT NULL DEFAULT 0
   );
 `;
+
+/** Columns added after the first release, for journals made before them. */
+const ADDED_COLUMNS: readonly [table: string, column: string, definition: string][] = [
+  ['conflicts', 'local_time', 'INTEGER NOT NULL DEFAULT 0'],
+  ['conflicts', 'remote_time', 'INTEGER NOT NULL DEFAULT 0'],
+];
+
+function addMissingColumns(db: Database): void {
+  for (const [table, column, definition] of ADDED_COLUMNS) {
+    const has = (db.pragma(`table_info(${table})`) as { name: string }[]).some((c) => c.name === column);
+    if (!has) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+  }
+}
 
 /** The journal file is not a usable database; anything else (busy, no permission) is not damage. */
 export class JournalDamaged extends Error {}
@@ -121,6 +136,7 @@ export class LocalJournal {
       const check = this.db.pragma('quick_check', { simple: true });
       if (check !== 'ok') throw new JournalDamaged(`quick_check: ${String(check)}`);
       this.db.exec(SCHEMA);
+      addMissingColumns(this.db);
       this.s = prepare(this.db);
     } catch (err) {
       this.db.close();
@@ -257,7 +273,7 @@ export class LocalJournal {
 
   addConflict(c: Omit<ConflictRecord, 'id'>): number {
     return Number(
-      this.s.addConflict.run(c.folder, c.path, c.copy, c.localDevice, c.remoteDevice, c.localSize, c.remoteSize, c.time).lastInsertRowid,
+      this.s.addConflict.run(c.folder, c.path, c.copy, c.localDevice, c.remoteDevice, c.localSize, c.remoteSize, c.time, c.localTime, c.remoteTime).lastInsertRowid,
     );
   }
 
@@ -272,6 +288,8 @@ export class LocalJournal {
       remoteDevice: r.remote_device as string,
       localSize: r.local_size as number,
       remoteSize: r.remote_size as number,
+      localTime: r.local_time as number,
+      remoteTime: r.remote_time as number,
       time: r.time as number,
     }));
   }
@@ -358,7 +376,7 @@ function prepare(db: Database) {
     findChunk: p(`SELECT path, offset FROM local_chunks WHERE folder = ? AND hash = ? LIMIT 4`),
 
     addConflict: p(
-      `INSERT INTO conflicts (folder, path, copy, local_device, remote_device, local_size, remote_size, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO conflicts (folder, path, copy, local_device, remote_device, local_size, remote_size, time, local_time, remote_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     allConflicts: p(`SELECT * FROM conflicts ORDER BY time DESC`),
     folderConflicts: p(`SELECT * FROM conflicts WHERE folder = ? ORDER BY time DESC`),

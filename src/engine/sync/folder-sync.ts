@@ -977,6 +977,8 @@ export class FolderSync {
         remoteDevice: remote?.device ?? '',
         localSize: local!.size,
         remoteSize: remote?.size ?? 0,
+        localTime: local!.mtime,
+        remoteTime: remote?.mtime ?? 0,
         time: Date.now(),
       });
     });

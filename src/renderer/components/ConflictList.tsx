@@ -45,6 +45,7 @@ function ConflictItem({ conflict: c, app, folder }: { conflict: Conflict; app: A
           <tr>
             <th scope="col">{t('conflicts.version')}</th>
             <th scope="col">{t('conflicts.device')}</th>
+            <th scope="col">{t('conflicts.modified')}</th>
             <th scope="col">{t('conflicts.size')}</th>
             <th scope="col">{t('conflicts.file')}</th>
           </tr>
@@ -53,6 +54,7 @@ function ConflictItem({ conflict: c, app, folder }: { conflict: Conflict; app: A
           <tr>
             <th scope="row">{t('conflicts.mine')}</th>
             <td>{c.localDevice}</td>
+            <td>{c.localTime ? i18n.time(c.localTime) : '—'}</td>
             <td>{i18n.bytes(c.localSize)}</td>
             <td className="path" title={c.copy}>
               {c.copy}
@@ -61,6 +63,7 @@ function ConflictItem({ conflict: c, app, folder }: { conflict: Conflict; app: A
           <tr>
             <th scope="row">{t('conflicts.theirs')}</th>
             <td>{c.remoteDevice}</td>
+            <td>{c.remoteTime ? i18n.time(c.remoteTime) : '—'}</td>
             <td>{i18n.bytes(c.remoteSize)}</td>
             <td className="path" title={c.path}>
               {c.path}

@@ -83,6 +83,7 @@ export const en = {
   'conflicts.version': 'Version',
   'conflicts.device': 'Device',
   'conflicts.size': 'Size',
+  'conflicts.modified': 'Modified',
   'conflicts.file': 'File',
   'conflicts.mine': 'Mine',
   'conflicts.theirs': 'Theirs',

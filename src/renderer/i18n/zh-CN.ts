@@ -84,6 +84,7 @@ export const zhCN: Messages = {
   'conflicts.versions': '两个版本',
   'conflicts.version': '版本',
   'conflicts.device': '设备',
+  'conflicts.modified': '修改时间',
   'conflicts.size': '大小',
   'conflicts.file': '文件',
   'conflicts.mine': '我的',
