@@ -24,6 +24,13 @@ export interface ScanResult {
   issues: ScanIssue[];
 }
 
+/**
+ * A file modified less than this before its read began may still have been in the middle
+ * of a write, so what was read may be torn: it is read again later. File mtimes come from a
+ * coarse clock (up to a scheduler tick behind), which this allows for.
+ */
+const FRESH_MS = 15;
+
 /** Entries of one directory examined at once; subdirectories multiply it, the hash pool queues. */
 const SCAN_CONCURRENCY = 16;
 
@@ -51,20 +58,39 @@ export class RootMissing extends Error {
 /** What the scanner knew about a path, from the journal. */
 export type Known = (path: string) => LocalFile | undefined;
 
+/**
+ * Called for each directory the scanner is about to list, so the watcher can watch it
+ * first; true when nothing watched it before, so everything in it must be looked at.
+ */
+export type WatchDir = (path: string, ino: number) => boolean;
+
 export class Scanner {
+  /** Files whose recorded content turned out wrong although their stat still matches: hash them again. */
+  private readonly distrusted = new Set<string>();
+
   constructor(
     private readonly root: string,
     private readonly hashes: HashPool,
     private readonly rules: () => IgnoreRules,
+    private readonly watchDir: WatchDir = () => false,
   ) {}
+
+  /**
+   * The content recorded for `path` is not what the file holds (a read after the scan found
+   * other bytes), though size, mtime and inode are unchanged: the next look hashes it again.
+   */
+  distrust(path: string): void {
+    this.distrusted.add(path);
+  }
 
   diskPath(path: string): string {
     return join(this.root, ...path.split('/'));
   }
 
-  async checkRoot(): Promise<void> {
+  async checkRoot(): Promise<Stats> {
     try {
-      if ((await lstat(this.root)).isDirectory()) return;
+      const st = await lstat(this.root);
+      if (st.isDirectory()) return st;
     } catch {
       /* missing */
     }
@@ -77,7 +103,7 @@ export class Scanner {
    * paths are reported as gone.
    */
   async scan(known: Known, knownPaths: Iterable<string>, paths?: string[]): Promise<ScanResult> {
-    await this.checkRoot();
+    const rootStat = await this.checkRoot();
     const result: ScanResult = { changed: new Map(), unsettled: [], issues: [] };
     const seen = new Set<string>();
     /** Known paths found still present by a shallow look: they and what they hold count as seen. */
@@ -92,7 +118,10 @@ export class Scanner {
         return;
       }
       await this.examine(path, st, known(path), result);
-      if (isDir) await walk(path);
+      if (isDir) {
+        this.watchDir(path, st.ino);
+        await walk(path);
+      }
     };
     /** Lists a directory and visits its entries; with `shallow`, known entries are only noted as present. */
     const walk = async (dir: string, shallow = false): Promise<void> => {
@@ -126,6 +155,7 @@ export class Scanner {
     };
 
     if (paths === undefined) {
+      this.watchDir('', rootStat.ino);
       await walk('');
     } else {
       for (const path of paths) {
@@ -139,9 +169,10 @@ export class Scanner {
         if (st.isDirectory() && known(path)?.kind === 'dir' && !rules.ignores(path, true)) {
           // An event on a known directory means something was added or removed in it;
           // what changed inside an existing entry comes with that entry's own event (and
-          // the periodic full rescan). So list it, and look closely only at what is new.
+          // the periodic full rescan). So list it, and look closely only at what is new —
+          // unless no watch covered it until now, which leaves nothing to rely on.
           seen.add(path);
-          await walk(path, true);
+          await walk(path, !this.watchDir(path, st.ino));
         } else {
           await visit(path, st);
         }
@@ -171,14 +202,21 @@ export class Scanner {
       result.issues.push({ path, message: 'not synced: not a regular file, directory or symlink' });
       return;
     }
-    if (before?.kind === 'file' && before.size === base.size && before.mtime === base.mtime && before.ino === base.ino) {
+    const distrusted = this.distrusted.delete(path);
+    if (!distrusted && before?.kind === 'file' && before.size === base.size && before.mtime === base.mtime && before.ino === base.ino) {
       if (before.mode !== base.mode) result.changed.set(path, { ...before, mode: base.mode });
       return;
     }
     try {
       const content = await this.hashes.hash(this.diskPath(path));
       const after = await lstat(this.diskPath(path));
-      if (after.size !== content.size || Math.floor(after.mtimeMs) !== Math.floor(content.mtimeMs)) {
+      // Written during the read, or so shortly before it that a write may still have been
+      // under way (a write sets the mtime when it starts; a read meanwhile sees part of it).
+      // (An mtime in the future was set by hand, not by a write.)
+      const age = content.readAt - content.mtimeMs;
+      const fresh = age >= 0 && age < FRESH_MS;
+      if (fresh || after.size !== content.size || Math.floor(after.mtimeMs) !== Math.floor(content.mtimeMs)) {
+        if (distrusted) this.distrusted.add(path);
         result.unsettled.push(path);
         return;
       }

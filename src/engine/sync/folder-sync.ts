@@ -94,7 +94,7 @@ export class FolderSync {
   private readonly disk: FolderDisk;
   private readonly scanner: Scanner;
   private rules = new IgnoreRules();
-  private watcher: Watcher | undefined;
+  private readonly watcher: Watcher | undefined;
   private remoteId: number | undefined;
   private caughtUp = false;
   /** A subscribe is on its way: feed messages that don't fit are leftovers of the old one. */
@@ -132,7 +132,13 @@ export class FolderSync {
     this.disk = new FolderDisk(d.root);
     this.largeSlots = new Slots(d.options.transfers);
     this.smallSlots = new Slots(d.options.smallTransfers);
-    this.scanner = new Scanner(d.root, d.hashes, () => this.rules);
+    if (d.options.watch) {
+      this.watcher = new Watcher(d.root, (path) => this.rules.ignores(path, false), (path) => this.onLocalEvent(path), (err, message) =>
+        d.log.warn({ err, folder: d.name }, message),
+      );
+    }
+    const watcher = this.watcher;
+    this.scanner = new Scanner(d.root, d.hashes, () => this.rules, watcher && ((path, ino) => watcher.watchDir(path, ino)));
   }
 
   get id(): number {
@@ -168,10 +174,6 @@ export class FolderSync {
       await this.loadRules();
     } catch (err) {
       if (!(err instanceof RootMissing)) throw err;
-    }
-    if (this.d.options.watch) {
-      this.watcher = new Watcher(this.d.root, (path) => this.rules.ignores(path, false), (path) => this.onLocalEvent(path));
-      await this.watcher.start().catch((err) => this.d.log.warn({ err }, 'watching failed; relying on rescans'));
     }
     this.rescanTimer = setInterval(() => {
       this.scanEverything = true;
@@ -684,7 +686,12 @@ export class FolderSync {
       for (const [hash, size] of local.chunks) {
         if (missing.delete(hash)) {
           const data = await this.disk.readRange(path, offset, size);
-          if (data.length !== size || createHash('sha256').update(data).digest('hex') !== hash) throw new TargetChanged(path);
+          if (data.length !== size || createHash('sha256').update(data).digest('hex') !== hash) {
+            // The file holds other bytes than its scan recorded, yet may look unchanged (a
+            // write that kept size and mtime): only hashing it again can tell what it holds.
+            this.scanner.distrust(path);
+            throw new TargetChanged(path);
+          }
           await this.d.up.take(size);
           const sent: Promise<void> = conn.upload(folder, hash, data, (n) => this.d.progress.add(progress, n)).finally(() => inFlight.delete(sent));
           sent.catch(() => {}); // observed by the race or the final wait; never unhandled meanwhile
