@@ -21,6 +21,8 @@ export interface ScanResult {
   changed: Map<string, LocalFile | undefined>;
   /** Files that changed while being read; look again later. */
   unsettled: string[];
+  /** Files written just before they were read; look again in FRESH_MS. */
+  fresh: string[];
   issues: ScanIssue[];
 }
 
@@ -29,7 +31,7 @@ export interface ScanResult {
  * of a write, so what was read may be torn: it is read again later. File mtimes come from a
  * coarse clock (up to a scheduler tick behind), which this allows for.
  */
-const FRESH_MS = 15;
+export const FRESH_MS = 15;
 
 /** Entries of one directory examined at once; subdirectories multiply it, the hash pool queues. */
 const SCAN_CONCURRENCY = 16;
@@ -104,7 +106,7 @@ export class Scanner {
    */
   async scan(known: Known, knownPaths: Iterable<string>, paths?: string[]): Promise<ScanResult> {
     const rootStat = await this.checkRoot();
-    const result: ScanResult = { changed: new Map(), unsettled: [], issues: [] };
+    const result: ScanResult = { changed: new Map(), unsettled: [], fresh: [], issues: [] };
     const seen = new Set<string>();
     /** Known paths found still present by a shallow look: they and what they hold count as seen. */
     const present = new Set<string>();
@@ -215,9 +217,10 @@ export class Scanner {
       // (An mtime in the future was set by hand, not by a write.)
       const age = content.readAt - content.mtimeMs;
       const fresh = age >= 0 && age < FRESH_MS;
-      if (fresh || after.size !== content.size || Math.floor(after.mtimeMs) !== Math.floor(content.mtimeMs)) {
+      const changedMeanwhile = after.size !== content.size || Math.floor(after.mtimeMs) !== Math.floor(content.mtimeMs);
+      if (fresh || changedMeanwhile) {
         if (distrusted) this.distrusted.add(path);
-        result.unsettled.push(path);
+        (changedMeanwhile ? result.unsettled : result.fresh).push(path);
         return;
       }
       result.changed.set(path, {

@@ -19,7 +19,7 @@ import type { LocalFile, LocalJournal, PathRecord } from '../journal/local-journ
 import { Disconnected, RequestFailed, type Connection } from '../net/connection.js';
 import type { Throttle } from '../net/throttle.js';
 import { IGNORE_FILE, IgnoreRules } from '../scan/ignore-rules.js';
-import { RootMissing, Scanner } from '../scan/scanner.js';
+import { FRESH_MS, RootMissing, Scanner } from '../scan/scanner.js';
 import { Watcher } from '../scan/watcher.js';
 import { conflictName } from './conflict-name.js';
 import { FolderDisk, HashMismatch, TargetChanged } from './disk.js';
@@ -239,7 +239,7 @@ export class FolderSync {
       message: this.message,
       files: totals.files,
       bytes: totals.bytes,
-      pending: this.dirty.size + this.busy.size,
+      pending: this.dirty.size + this.busy.size + this.toScan.size,
       lastSyncAt: this.lastSyncAt,
     };
   }
@@ -252,6 +252,8 @@ export class FolderSync {
 
   private onLocalEvent(path: string): void {
     if (path === IGNORE_FILE) void this.loadRules();
+    // Busy from the moment a change is seen, not from when its scan starts.
+    if (this.phase === 'idle') this.setPhase('syncing');
     this.toScan.add(path);
     this.schedule(this.d.options.settleMs);
   }
@@ -419,6 +421,10 @@ export class FolderSync {
       }
     });
     for (const issue of result.issues) this.setIssue(`read:${issue.path}`, 'read-error', issue.path, issue.message);
+    if (result.fresh.length > 0) {
+      for (const p of result.fresh) this.toScan.add(p);
+      setTimeout(() => this.schedule(0), FRESH_MS).unref();
+    }
     if (result.unsettled.length > 0) {
       // Still being written: look again once it has been quiet for a moment.
       for (const p of result.unsettled) this.toScan.add(p);
