@@ -883,15 +883,14 @@ export class FolderSync {
       return p;
     };
     try {
-      const created = await this.disk.ensureParents(remote.path);
-      this.recordDirs(created);
-      const st = await this.disk.writeFile(remote, local, (_hash, _size, i) => {
+      const { written: st, createdDirs } = await this.disk.writeFile(remote, local, (_hash, _size, i) => {
         // A few chunks ahead, so the round trip of one hides behind the writing of another.
         for (let k = i; k < Math.min(i + 4, remote.chunks.length); k++) void fetch(k);
         const data = fetch(i);
         fetched.delete(i);
         return data;
       });
+      this.recordDirs(createdDirs);
       this.recordWritten(remote, st.ino, Math.floor(st.mtimeMs), remote.chunks);
       this.activity(remote.path, local ? 'changed' : 'added', 'down', remote.device, null);
     } finally {
