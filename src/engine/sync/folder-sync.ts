@@ -397,19 +397,18 @@ export class FolderSync {
       this.scanEverything = false;
       this.toScan.clear();
       paths = undefined;
-      knownPaths = journal.all(folder).filter((r) => r.local).map((r) => r.path);
+      knownPaths = journal.localPaths(folder);
     } else {
       paths = [...this.toScan].filter((p) => !this.busy.has(p));
       for (const p of paths) this.toScan.delete(p);
       knownPaths = [];
       for (const p of paths) {
-        if (journal.get(folder, p)?.local) knownPaths.push(p);
-        for (const r of journal.below(folder, p)) if (r.local) knownPaths.push(r.path);
+        for (const known of journal.localPaths(folder, p)) knownPaths.push(known);
       }
     }
     const cache = new Map<string, LocalFile | undefined>();
     const known = (path: string): LocalFile | undefined => {
-      if (!cache.has(path)) cache.set(path, journal.get(folder, path)?.local);
+      if (!cache.has(path)) cache.set(path, journal.local(folder, path));
       return cache.get(path);
     };
     const result = await this.scanner.scan(known, knownPaths, paths);
