@@ -12,8 +12,10 @@ export interface FileContent {
   size: number;
   hash: string;
   chunks: ChunkList;
-  /** The file's mtime and size when reading began; the caller compares them afterwards. */
+  /** The file's mtime when reading began; the caller compares it afterwards. */
   mtimeMs: number;
+  /** When reading began (epoch ms), to tell how long before it the file was last written. */
+  readAt: number;
 }
 
 const READ_BYTES = 1024 * 1024;
@@ -22,6 +24,7 @@ export async function readFileContent(file: string, params: ChunkParams = DEFAUL
   const handle = await open(file, 'r');
   try {
     const before = await handle.stat();
+    const readAt = Date.now();
     const whole = createHash('sha256');
     const chunker = new Chunker(params);
     const chunks: ChunkList = [];
@@ -50,7 +53,7 @@ export async function readFileContent(file: string, params: ChunkParams = DEFAUL
     }
     const last = chunker.finish();
     if (last > 0) chunks.push([chunkHash.digest('hex'), last]);
-    return { size, hash: whole.digest('hex'), chunks, mtimeMs: before.mtimeMs };
+    return { size, hash: whole.digest('hex'), chunks, mtimeMs: before.mtimeMs, readAt };
   } finally {
     await handle.close();
   }

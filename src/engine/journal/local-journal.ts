@@ -186,6 +186,18 @@ export class LocalJournal {
     return (this.s.all.all(folder) as EntryRow[]).map(toRecord);
   }
 
+  /** What the scanner last saw at a path, without the rest of its record. */
+  local(folder: number, path: string): LocalFile | undefined {
+    const row = this.s.local.get(folder, path) as EntryRow | undefined;
+    return row ? toLocal(row) : undefined;
+  }
+
+  /** Paths with a local state: all of a folder's, or those at and below `dir`. */
+  localPaths(folder: number, dir?: string): string[] {
+    const rows = (dir === undefined ? this.s.localPaths.all(folder) : this.s.localPathsAt.all(folder, dir, dir + '/', dir + '0')) as { path: string }[];
+    return rows.map((r) => r.path);
+  }
+
   /** Records strictly below a directory. */
   below(folder: number, dir: string): PathRecord[] {
     return (this.s.below.all(folder, dir + '/', dir + '0') as EntryRow[]).map(toRecord);
@@ -319,19 +331,23 @@ function toRecord(r: EntryRow): PathRecord {
   const record: PathRecord = { path: r.path };
   if (r.remote !== null) record.remote = JSON.parse(r.remote) as Entry;
   if (r.synced_rev !== null) record.synced = { rev: r.synced_rev, id: r.synced_id as Identity };
-  if (r.local_kind !== null) {
-    record.local = {
-      kind: r.local_kind,
-      size: r.local_size,
-      mtime: r.local_mtime,
-      ino: r.local_ino,
-      mode: r.local_mode,
-      hash: r.local_hash,
-      target: r.local_target,
-      chunks: r.local_chunks === '[]' ? [] : (JSON.parse(r.local_chunks) as ChunkList),
-    };
-  }
+  const local = toLocal(r);
+  if (local) record.local = local;
   return record;
+}
+
+function toLocal(r: EntryRow): LocalFile | undefined {
+  if (r.local_kind === null) return undefined;
+  return {
+    kind: r.local_kind,
+    size: r.local_size,
+    mtime: r.local_mtime,
+    ino: r.local_ino,
+    mode: r.local_mode,
+    hash: r.local_hash,
+    target: r.local_target,
+    chunks: r.local_chunks === '[]' ? [] : (JSON.parse(r.local_chunks) as ChunkList),
+  };
 }
 
 function prepare(db: Database) {
@@ -345,6 +361,12 @@ function prepare(db: Database) {
 
     get: p(`SELECT * FROM entries WHERE folder = ? AND path = ?`),
     all: p(`SELECT * FROM entries WHERE folder = ? ORDER BY path`),
+    local: p(
+      `SELECT local_kind, local_size, local_mtime, local_ino, local_mode, local_hash, local_target, local_chunks
+       FROM entries WHERE folder = ? AND path = ?`,
+    ),
+    localPaths: p(`SELECT path FROM entries WHERE folder = ? AND local_kind IS NOT NULL`),
+    localPathsAt: p(`SELECT path FROM entries WHERE folder = ? AND (path = ? OR (path >= ? AND path < ?)) AND local_kind IS NOT NULL`),
     below: p(`SELECT * FROM entries WHERE folder = ? AND path >= ? AND path < ? ORDER BY path`),
     setRemote: p(
       `INSERT INTO entries (folder, path, remote) VALUES (?, ?, ?)

@@ -23,8 +23,17 @@ export interface ScanResult {
   changed: Map<string, LocalFile | undefined>;
   /** Files that changed while being read; look again later. */
   unsettled: string[];
+  /** Files written just before they were read; look again in FRESH_MS. */
+  fresh: string[];
   issues: ScanIssue[];
 }
+
+/**
+ * A file modified less than this before its read began may still have been in the middle
+ * of a write, so what was read may be torn: it is read again later. File mtimes come from a
+ * coarse clock (up to a scheduler tick behind), which this allows for.
+ */
+export const FRESH_MS = 15;
 
 /** Entries of one directory examined at once; subdirectories multiply it, the hash pool queues. */
 const SCAN_CONCURRENCY = 16;
@@ -54,11 +63,22 @@ export class RootMissing extends Error {
 export type Known = (path: string) => LocalFile | undefined;
 
 export class Scanner {
+  /** Files whose recorded content turned out wrong although their stat still matches: hash them again. */
+  private readonly distrusted = new Set<string>();
+
   constructor(
     private readonly root: string,
     private readonly hashes: HashPool,
     private readonly rules: () => IgnoreRules,
   ) {}
+
+  /**
+   * The content recorded for `path` is not what the file holds (a read after the scan found
+   * other bytes), though size, mtime and inode are unchanged: the next look hashes it again.
+   */
+  distrust(path: string): void {
+    this.distrusted.add(path);
+  }
 
   diskPath(path: string): string {
     return join(this.root, ...path.split('/'));
@@ -80,7 +100,7 @@ export class Scanner {
    */
   async scan(known: Known, knownPaths: Iterable<string>, paths?: string[]): Promise<ScanResult> {
     await this.checkRoot();
-    const result: ScanResult = { changed: new Map(), unsettled: [], issues: [] };
+    const result: ScanResult = { changed: new Map(), unsettled: [], fresh: [], issues: [] };
     const seen = new Set<string>();
     /** Known paths found still present by a shallow look: they and what they hold count as seen. */
     const present = new Set<string>();
@@ -181,15 +201,23 @@ export class Scanner {
       result.issues.push({ path, message: 'not synced: not a regular file, directory or symlink' });
       return;
     }
-    if (before?.kind === 'file' && before.size === base.size && before.mtime === base.mtime && before.ino === base.ino) {
+    const distrusted = this.distrusted.delete(path);
+    if (!distrusted && before?.kind === 'file' && before.size === base.size && before.mtime === base.mtime && before.ino === base.ino) {
       if (before.mode !== base.mode) result.changed.set(path, { ...before, mode: base.mode });
       return;
     }
     try {
       const content = await this.hashes.hash(this.diskPath(path));
       const after = await lstat(this.diskPath(path));
-      if (after.size !== content.size || Math.floor(after.mtimeMs) !== Math.floor(content.mtimeMs)) {
-        result.unsettled.push(path);
+      // Written during the read, or so shortly before it that a write may still have been
+      // under way (a write sets the mtime when it starts; a read meanwhile sees part of it).
+      // (An mtime in the future was set by hand, not by a write.)
+      const age = content.readAt - content.mtimeMs;
+      const fresh = age >= 0 && age < FRESH_MS;
+      const changedMeanwhile = after.size !== content.size || Math.floor(after.mtimeMs) !== Math.floor(content.mtimeMs);
+      if (fresh || changedMeanwhile) {
+        if (distrusted) this.distrusted.add(path);
+        (changedMeanwhile ? result.unsettled : result.fresh).push(path);
         return;
       }
       result.changed.set(path, {

@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { chmod, lstat, mkdir, open, readdir, rename, rm, rmdir, symlink, unlink, utimes } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readdir, rename, rm, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RESERVED_DIR } from '../../shared/paths.js';
 import type { Entry } from '../../shared/protocol/messages.js';
@@ -97,14 +97,26 @@ export class FolderDisk {
     return created;
   }
 
+  /** Creates a new staging file (and the staging folder, if it went missing). */
+  private async openStaging(suffix: string): Promise<{ staging: string; handle: FileHandle }> {
+    const staging = join(this.stagingDir, `${randomBytes(8).toString('hex')}${suffix}`);
+    try {
+      return { staging, handle: await open(staging, 'wx', 0o600) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    await this.ensureStaging();
+    return { staging, handle: await open(staging, 'wx', 0o600) };
+  }
+
   /**
    * Writes a file entry: chunks into a staging file, whole-content hash verified, mode and
-   * mtime set, flushed, then renamed into place if the target is unchanged.
+   * mtime set, flushed, then renamed into place if the target is unchanged. Returns what
+   * was written (a rename keeps inode, size and mtime) and the parent directories it made.
    */
-  async writeFile(entry: Entry, known: LocalFile | undefined, source: ChunkSource): Promise<Stats> {
-    const staging = join(this.stagingDir, `${randomBytes(8).toString('hex')}.part`);
-    await this.ensureStaging();
-    const handle = await open(staging, 'wx', 0o600);
+  async writeFile(entry: Entry, known: LocalFile | undefined, source: ChunkSource): Promise<{ written: Stats; createdDirs: string[] }> {
+    const { staging, handle } = await this.openStaging('.part');
+    let written: Stats;
     try {
       const whole = createHash('sha256');
       let position = 0;
@@ -117,28 +129,25 @@ export class FolderDisk {
       }
       if (whole.digest('hex') !== entry.hash || position !== entry.size) throw new HashMismatch(entry.path);
       await handle.chmod(entry.mode & 0o777);
+      const mtime = new Date(entry.mtime);
+      await handle.utimes(mtime, mtime);
       await handle.datasync();
+      written = await handle.stat();
     } catch (err) {
       await handle.close().catch(() => {});
       await rm(staging, { force: true });
       throw err;
     }
     await handle.close();
-    const mtime = new Date(entry.mtime);
-    await utimes(staging, mtime, mtime);
-    // Stat-ed before the rename (which keeps inode, size and mtime): a stat after it could
-    // already show an edit made the moment the file appeared, and the journal would take
-    // that edit for what the engine wrote and never sync it.
-    const written = await lstat(staging);
     try {
-      await this.ensureParents(entry.path);
+      const createdDirs = await this.ensureParents(entry.path);
       await this.expectUnchanged(entry.path, known);
       await rename(staging, this.path(entry.path));
+      return { written, createdDirs };
     } catch (err) {
       await rm(staging, { force: true });
       throw err;
     }
-    return written;
   }
 
   async makeDir(entry: Entry, known: LocalFile | undefined): Promise<Stats> {

@@ -19,7 +19,7 @@ import type { LocalFile, LocalJournal, PathRecord } from '../journal/local-journ
 import { Disconnected, RequestFailed, type Connection } from '../net/connection.js';
 import type { Throttle } from '../net/throttle.js';
 import { IGNORE_FILE, IgnoreRules } from '../scan/ignore-rules.js';
-import { RootMissing, Scanner } from '../scan/scanner.js';
+import { FRESH_MS, RootMissing, Scanner } from '../scan/scanner.js';
 import { Watcher } from '../scan/watcher.js';
 import { conflictName } from './conflict-name.js';
 import { FolderDisk, HashMismatch, TargetChanged } from './disk.js';
@@ -249,7 +249,7 @@ export class FolderSync {
       message: this.message,
       files: totals.files,
       bytes: totals.bytes,
-      pending: this.dirty.size + this.busy.size,
+      pending: this.dirty.size + this.busy.size + this.toScan.size,
       lastSyncAt: this.lastSyncAt,
     };
   }
@@ -262,6 +262,8 @@ export class FolderSync {
 
   private onLocalEvent(path: string): void {
     if (path === IGNORE_FILE) void this.loadRules();
+    // Busy from the moment a change is seen, not from when its scan starts.
+    if (this.phase === 'idle') this.setPhase('syncing');
     this.toScan.add(path);
     this.schedule(this.d.options.settleMs);
   }
@@ -405,19 +407,18 @@ export class FolderSync {
       this.scanEverything = false;
       this.toScan.clear();
       paths = undefined;
-      knownPaths = journal.all(folder).filter((r) => r.local).map((r) => r.path);
+      knownPaths = journal.localPaths(folder);
     } else {
       paths = [...this.toScan].filter((p) => !this.busy.has(p));
       for (const p of paths) this.toScan.delete(p);
       knownPaths = [];
       for (const p of paths) {
-        if (journal.get(folder, p)?.local) knownPaths.push(p);
-        for (const r of journal.below(folder, p)) if (r.local) knownPaths.push(r.path);
+        for (const known of journal.localPaths(folder, p)) knownPaths.push(known);
       }
     }
     const cache = new Map<string, LocalFile | undefined>();
     const known = (path: string): LocalFile | undefined => {
-      if (!cache.has(path)) cache.set(path, journal.get(folder, path)?.local);
+      if (!cache.has(path)) cache.set(path, journal.local(folder, path));
       return cache.get(path);
     };
     const result = await this.scanner.scan(known, knownPaths, paths);
@@ -431,6 +432,10 @@ export class FolderSync {
     for (const issue of result.issues) {
       if (issue.unsupportedName) this.setIssue(`name:${issue.path}`, 'unsupported-name', issue.path, issue.message);
       else this.setIssue(`read:${issue.path}`, 'read-error', issue.path, issue.message);
+    }
+    if (result.fresh.length > 0) {
+      for (const p of result.fresh) this.toScan.add(p);
+      setTimeout(() => this.schedule(0), FRESH_MS).unref();
     }
     if (result.unsettled.length > 0) {
       // Still being written: look again once it has been quiet for a moment.
@@ -699,7 +704,12 @@ export class FolderSync {
       for (const [hash, size] of local.chunks) {
         if (missing.delete(hash)) {
           const data = await this.disk.readRange(path, offset, size);
-          if (data.length !== size || createHash('sha256').update(data).digest('hex') !== hash) throw new TargetChanged(path);
+          if (data.length !== size || createHash('sha256').update(data).digest('hex') !== hash) {
+            // The file holds other bytes than its scan recorded, yet may look unchanged (a
+            // write that kept size and mtime): only hashing it again can tell what it holds.
+            this.scanner.distrust(path);
+            throw new TargetChanged(path);
+          }
           await this.d.up.take(size);
           const sent: Promise<void> = conn.upload(folder, hash, data, (n) => this.d.progress.add(progress, n)).finally(() => inFlight.delete(sent));
           sent.catch(() => {}); // observed by the race or the final wait; never unhandled meanwhile
@@ -892,15 +902,14 @@ export class FolderSync {
       return p;
     };
     try {
-      const created = await this.disk.ensureParents(remote.path);
-      this.recordDirs(created);
-      const st = await this.disk.writeFile(remote, local, (_hash, _size, i) => {
+      const { written: st, createdDirs } = await this.disk.writeFile(remote, local, (_hash, _size, i) => {
         // A few chunks ahead, so the round trip of one hides behind the writing of another.
         for (let k = i; k < Math.min(i + 4, remote.chunks.length); k++) void fetch(k);
         const data = fetch(i);
         fetched.delete(i);
         return data;
       });
+      this.recordDirs(createdDirs);
       this.recordWritten(remote, st.ino, Math.floor(st.mtimeMs), remote.chunks);
       this.activity(remote.path, local ? 'changed' : 'added', 'down', remote.device, null);
     } finally {

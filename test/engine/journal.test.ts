@@ -1,0 +1,52 @@
+/**
+ * The local journal's narrow reads for the scanner: a path's local state alone, and the
+ * paths with a local state in a folder or at and below a directory (a real SQLite file).
+ */
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalJournal, type LocalFile } from '../../src/engine/journal/local-journal.js';
+import { removeDir, tempDir } from '../helpers/server.js';
+
+const file = (hash: string): LocalFile => ({ kind: 'file', size: 3, mtime: 1000, ino: 7, mode: 0o644, hash, target: '', chunks: [[hash, 3]] });
+const dir: LocalFile = { kind: 'dir', size: 0, mtime: 1000, ino: 8, mode: 0o755, hash: '', target: '', chunks: [] };
+
+describe('LocalJournal scanner reads', () => {
+  let stateDir: string;
+  let journal: LocalJournal;
+  let folder: number;
+
+  beforeEach(async () => {
+    stateDir = await tempDir('ferry-journal-');
+    journal = new LocalJournal(join(stateDir, 'journal.db'));
+    folder = journal.openFolder('http://127.0.0.1:1', 'Docs', '/tmp/docs').id;
+  });
+
+  afterEach(async () => {
+    journal.close();
+    await removeDir(stateDir);
+  });
+
+  it('reads the local state of a path, and nothing for a path only the server knows', () => {
+    journal.setLocal(folder, 'a.txt', file('a'.repeat(64)));
+    journal.setRemote(folder, { path: 'remote-only.txt', rev: 1, kind: 'file', deleted: false, size: 1, mtime: 1, mode: 0o644, hash: 'b'.repeat(64), chunks: [['b'.repeat(64), 1]], target: '', device: 'x', time: 1 });
+    expect(journal.local(folder, 'a.txt')).toEqual(file('a'.repeat(64)));
+    expect(journal.local(folder, 'a.txt')).toEqual(journal.get(folder, 'a.txt')?.local);
+    expect(journal.local(folder, 'remote-only.txt')).toBeUndefined();
+    expect(journal.local(folder, 'missing.txt')).toBeUndefined();
+  });
+
+  it('lists the paths with a local state: all of them, or a directory and what is below it', () => {
+    journal.setLocal(folder, 'd', dir);
+    journal.setLocal(folder, 'd/x.txt', file('c'.repeat(64)));
+    journal.setLocal(folder, 'd/sub', dir);
+    journal.setLocal(folder, 'd/sub/y.txt', file('d'.repeat(64)));
+    journal.setLocal(folder, 'd2.txt', file('e'.repeat(64)));
+    journal.setLocal(folder, 'd-x.txt', file('f'.repeat(64)));
+    journal.setLocal(folder, 'gone.txt', file('0'.repeat(64)));
+    journal.setLocal(folder, 'gone.txt', undefined);
+    expect(journal.localPaths(folder).sort()).toEqual(['d', 'd-x.txt', 'd/sub', 'd/sub/y.txt', 'd/x.txt', 'd2.txt']);
+    expect(journal.localPaths(folder, 'd').sort()).toEqual(['d', 'd/sub', 'd/sub/y.txt', 'd/x.txt']);
+    expect(journal.localPaths(folder, 'd/x.txt')).toEqual(['d/x.txt']);
+    expect(journal.localPaths(folder, 'gone.txt')).toEqual([]);
+  });
+});
