@@ -262,7 +262,9 @@ export async function runSeed(seed: number, options: SeedOptions): Promise<SeedR
   } catch (err) {
     problems.push(`harness error: ${(err as Error).stack ?? String(err)}`);
   } finally {
-    await world.destroy();
+    // FERRY_SYS_KEEP=1 keeps a failed seed's data directory, folders and client journals.
+    const kept = await world.destroy(problems.length > 0 && process.env.FERRY_SYS_KEEP === '1');
+    if (problems.length > 0 && process.env.FERRY_SYS_KEEP === '1') problems.push(`kept for inspection: ${kept.join(' ')}`);
   }
   return { seed, ok: problems.length === 0, problems, log: player.log, files, pairs: player.ledger.pairs.length, ms: Date.now() - t0 };
 }
