@@ -99,3 +99,11 @@ it('the stat the engine records for a file it wrote is of its own write, never o
   }
   expect(recorded.filter((m) => m !== 1_700_000_000_000)).toEqual([]);
 });
+
+it('two writes into the same new directory at once both succeed (seed 24: a download and a directory from the feed raced to make their parent)', async () => {
+  const root = await bed.scratch();
+  const disk = new FolderDisk(root);
+  const made = await Promise.all(Array.from({ length: 8 }, (_, i) => disk.ensureParents(`new/deeper/f${i}.txt`)));
+  // Each directory is reported made by exactly one of the callers (it records it as its own).
+  expect(made.flat().sort()).toEqual(['new', 'new/deeper']);
+});

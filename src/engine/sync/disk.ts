@@ -91,8 +91,13 @@ export class FolderDisk {
       if (st?.isDirectory()) continue;
       if (st?.isSymbolicLink()) throw new LinkInPath(rel, dir);
       if (st) throw new TargetChanged(dir); // a file where a directory must go
-      await mkdir(this.path(dir));
-      created.push(dir);
+      try {
+        await mkdir(this.path(dir));
+        created.push(dir);
+      } catch (err) {
+        // Another write into the same new directory (a transfer beside the pass) made it first.
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !(await this.stat(dir))?.isDirectory()) throw err;
+      }
     }
     return created;
   }

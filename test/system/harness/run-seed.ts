@@ -3,7 +3,7 @@
  * schedule of operations and faults played against their folders, then — faults over —
  * convergence within a bound and every invariant checked.
  */
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually } from '../../helpers/server.js';
 import { Ledger, sha256 } from './ledger.js';
@@ -59,11 +59,22 @@ class Player {
   }
 
   private async write(client: number, path: string, data: Buffer, label: string): Promise<void> {
-    const file = join(this.root(client), path);
     await mkdir(join(this.root(client), parentOf(path)), { recursive: true });
-    this.ledger.wrote(data, label);
-    await writeFile(file, data);
+    await this.writeInPlace(join(this.root(client), path), data, label);
     this.ledger.created.add(path);
+  }
+
+  /** The way most programs save: truncated on open, then one write. */
+  private async writeInPlace(file: string, data: Buffer, label: string): Promise<void> {
+    this.ledger.wrote(data, label);
+    // Between the open and the write the file is empty on disk: a real state a sync tool may see.
+    this.ledger.wrote(Buffer.alloc(0), `${label}, truncated before the write`);
+    const fh = await open(file, 'w');
+    try {
+      await fh.write(data, 0, data.length, 0);
+    } finally {
+      await fh.close();
+    }
   }
 
   /** Reads and changes a file through one descriptor, so the version recorded is exactly the one written. */
@@ -73,11 +84,14 @@ class Player {
       const old = await fh.readFile();
       const data = change(old);
       this.ledger.wrote(data, label);
-      if (data.length < old.length || !data.subarray(0, old.length).equals(old)) {
+      if (data.length <= old.length && old.subarray(0, data.length).equals(data)) {
+        await fh.truncate(data.length);
+      } else if (data.subarray(0, old.length).equals(old)) {
+        await fh.write(data, old.length, data.length - old.length, old.length);
+      } else {
+        this.ledger.wrote(Buffer.alloc(0), `${label}, truncated before the write`);
         await fh.truncate(0);
         await fh.write(data, 0, data.length, 0);
-      } else {
-        await fh.write(data, old.length, data.length - old.length, old.length);
       }
       // Landed: the path still names the file written (the engine did not replace it meanwhile).
       const ino = (await fh.stat()).ino;
@@ -134,10 +148,8 @@ class Player {
         this.ledger.removed.add(step.path);
         return 'ok';
       case 'editor-save': {
-        const data = contentFor(`${label} editor save`, step.size, this.seed * 1000 + i);
-        this.ledger.wrote(data, `${label} editor save`);
         await mkdir(r(step.client, parentOf(step.path)), { recursive: true });
-        await writeFile(r(step.client, step.tmp), data);
+        await this.writeInPlace(r(step.client, step.tmp), contentFor(`${label} editor save`, step.size, this.seed * 1000 + i), `${label} editor save`);
         await rename(r(step.client, step.tmp), r(step.client, step.path));
         this.ledger.created.add(step.path);
         return 'ok';
@@ -250,7 +262,9 @@ export async function runSeed(seed: number, options: SeedOptions): Promise<SeedR
   } catch (err) {
     problems.push(`harness error: ${(err as Error).stack ?? String(err)}`);
   } finally {
-    await world.destroy();
+    // FERRY_SYS_KEEP=1 keeps a failed seed's data directory, folders and client journals.
+    const kept = await world.destroy(problems.length > 0 && process.env.FERRY_SYS_KEEP === '1');
+    if (problems.length > 0 && process.env.FERRY_SYS_KEEP === '1') problems.push(`kept for inspection: ${kept.join(' ')}`);
   }
   return { seed, ok: problems.length === 0, problems, log: player.log, files, pairs: player.ledger.pairs.length, ms: Date.now() - t0 };
 }

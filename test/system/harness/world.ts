@@ -196,13 +196,15 @@ export class World {
     return { exitCodes, journals };
   }
 
-  async destroy(): Promise<void> {
+  /** Stops everything and removes its directories, unless `keep` (to look into a failure); returns them. */
+  async destroy(keep = false): Promise<string[]> {
     for (const c of this.clients) {
       await this.stopClient(c.index).catch(() => undefined);
       await c.relay.close();
     }
     await this.stopServer().catch(() => undefined);
-    for (const d of this.dirs) await removeDir(d);
+    if (!keep) for (const d of this.dirs) await removeDir(d);
+    return this.dirs;
   }
 }
 
