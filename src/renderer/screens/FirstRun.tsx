@@ -3,7 +3,7 @@ import type { AppInfo, HostInfo } from '../../shared/bridge.js';
 import { ErrorText } from '../components/ErrorText.js';
 import { useI18n } from '../i18n/index.js';
 import { useBridge } from '../state/context.js';
-import { useAction } from '../state/use-action.js';
+import { useAction, type ActionState } from '../state/use-action.js';
 
 type Mode = 'connect' | 'host';
 
@@ -110,15 +110,24 @@ function ConnectForm({ app }: { app: AppInfo }) {
         {(id) => <input id={id} value={folder} onChange={(e) => setFolder(e.target.value)} spellCheck={false} />}
       </Field>
       <FolderField app={app} dir={dir} setDir={setDir} />
+      <SubmitRow state={state} label={t('firstRun.connectAction')} busyLabel={t('firstRun.connecting')} />
+    </form>
+  );
+}
+
+/** A first-run form's submit button (disabled while it runs) and its failure. */
+function SubmitRow({ state, label, busyLabel }: { state: ActionState; label: string; busyLabel: string }) {
+  return (
+    <>
       <div className="actions span">
         <button type="submit" className="primary" disabled={state.busy}>
-          {state.busy ? t('firstRun.connecting') : t('firstRun.connectAction')}
+          {state.busy ? busyLabel : label}
         </button>
       </div>
       <div className="span">
         <ErrorText error={state.error} />
       </div>
-    </form>
+    </>
   );
 }
 
@@ -144,14 +153,7 @@ function HostForm({ app, onHosted }: { app: AppInfo; onHosted: (info: HostInfo) 
       </Field>
       <Field label={t('field.port')}>{(id) => <input id={id} type="number" min={1} max={65535} value={port} onChange={(e) => setPort(e.target.value)} required />}</Field>
       <FolderField app={app} dir={dir} setDir={setDir} />
-      <div className="actions span">
-        <button type="submit" className="primary" disabled={state.busy}>
-          {state.busy ? t('firstRun.starting') : t('firstRun.hostAction')}
-        </button>
-      </div>
-      <div className="span">
-        <ErrorText error={state.error} />
-      </div>
+      <SubmitRow state={state} label={t('firstRun.hostAction')} busyLabel={t('firstRun.starting')} />
     </form>
   );
 }
