@@ -1,5 +1,5 @@
 /**
- * Local changes are seen as they happen: inside
+ * Local changes are seen as they happen, with one OS watch per directory: inside
  * directories made a moment ago, under a directory's new name after a rename, and in a
  * directory made again under an old name. The hourly rescan is far away in these tests, so
  * only the watches can find what changed. And a file whose bytes changed while its size,
@@ -16,6 +16,18 @@ import { eventually, startServer } from '../helpers/server.js';
 
 const bed = engineTestBed();
 const client = () => bed.client();
+
+/** Inotify watches this process holds (Linux: the `inotify wd:` lines of its inotify descriptors). */
+async function inotifyWatches(): Promise<number> {
+  let n = 0;
+  for (const fd of await readdir('/proc/self/fd')) {
+    const link = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+    if (link !== 'anon_inode:inotify') continue;
+    const info = await readFile(`/proc/self/fdinfo/${fd}`, 'utf8').catch(() => '');
+    n += info.split('\n').filter((l) => l.startsWith('inotify wd:')).length;
+  }
+  return n;
+}
 
 describe('the watcher', () => {
   it('sees files written at once into freshly made nested directories, and later edits in them', async () => {
@@ -53,6 +65,19 @@ describe('the watcher', () => {
     await writeFile(join(a.root, 'old/again.txt'), 'edited in the new directory');
     await converged([a, b]);
     expect(await readFile(join(b.root, 'old/again.txt'), 'utf8')).toBe('edited in the new directory');
+  });
+
+  it.runIf(process.platform === 'linux')('watches directories, not files', async () => {
+    const root = await bed.scratch('ferry-watch-');
+    for (const dir of ['d1', 'd2']) {
+      await mkdir(join(root, dir));
+      await Promise.all(Array.from({ length: 100 }, (_, i) => writeFile(join(root, dir, `f${i}`), String(i))));
+    }
+    const before = await inotifyWatches();
+    const a = await bed.client({ root });
+    await eventually(async () => (await a.engine.getState()).folders[0]!.files === 200, 20_000, 'the first scan');
+    // The root and its two directories, not 200 files.
+    expect((await inotifyWatches()) - before).toBe(3);
   });
 
   it('hashes a file again when an upload finds other bytes than its scan recorded, though size, mtime and inode are unchanged', async () => {

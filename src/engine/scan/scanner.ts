@@ -62,6 +62,12 @@ export class RootMissing extends Error {
 /** What the scanner knew about a path, from the journal. */
 export type Known = (path: string) => LocalFile | undefined;
 
+/**
+ * Called for each directory the scanner is about to list, so the watcher can watch it
+ * first; true when nothing watched it before, so everything in it must be looked at.
+ */
+export type WatchDir = (path: string, ino: number) => boolean;
+
 export class Scanner {
   /** Files whose recorded content turned out wrong although their stat still matches: hash them again. */
   private readonly distrusted = new Set<string>();
@@ -70,6 +76,7 @@ export class Scanner {
     private readonly root: string,
     private readonly hashes: HashPool,
     private readonly rules: () => IgnoreRules,
+    private readonly watchDir: WatchDir = () => false,
   ) {}
 
   /**
@@ -84,9 +91,10 @@ export class Scanner {
     return join(this.root, ...path.split('/'));
   }
 
-  async checkRoot(): Promise<void> {
+  async checkRoot(): Promise<Stats> {
     try {
-      if ((await lstat(this.root)).isDirectory()) return;
+      const st = await lstat(this.root);
+      if (st.isDirectory()) return st;
     } catch {
       /* missing */
     }
@@ -99,7 +107,7 @@ export class Scanner {
    * paths are reported as gone.
    */
   async scan(known: Known, knownPaths: Iterable<string>, paths?: string[]): Promise<ScanResult> {
-    await this.checkRoot();
+    const rootStat = await this.checkRoot();
     const result: ScanResult = { changed: new Map(), unsettled: [], fresh: [], issues: [] };
     const seen = new Set<string>();
     /** Known paths found still present by a shallow look: they and what they hold count as seen. */
@@ -126,7 +134,10 @@ export class Scanner {
         return;
       }
       await this.examine(path, st, known(path), result);
-      if (isDir) await walk(path);
+      if (isDir) {
+        this.watchDir(path, st.ino);
+        await walk(path);
+      }
     };
     /** Lists a directory and visits its entries; with `shallow`, known entries are only noted as present. */
     const walk = async (dir: string, shallow = false): Promise<void> => {
@@ -156,6 +167,7 @@ export class Scanner {
     };
 
     if (paths === undefined) {
+      this.watchDir('', rootStat.ino);
       await walk('');
     } else {
       for (const path of paths) {
@@ -169,9 +181,10 @@ export class Scanner {
         if (st.isDirectory() && known(path)?.kind === 'dir' && !rules.ignores(path, true)) {
           // An event on a known directory means something was added or removed in it;
           // what changed inside an existing entry comes with that entry's own event (and
-          // the periodic full rescan). So list it, and look closely only at what is new.
+          // the periodic full rescan). So list it, and look closely only at what is new —
+          // unless no watch covered it until now, which leaves nothing to rely on.
           seen.add(path);
-          await walk(path, true);
+          await walk(path, !this.watchDir(path, st.ino));
         } else {
           await visit(path, st);
         }

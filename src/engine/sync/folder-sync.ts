@@ -94,7 +94,7 @@ export class FolderSync {
   private readonly disk: FolderDisk;
   private readonly scanner: Scanner;
   private rules = new IgnoreRules();
-  private watcher: Watcher | undefined;
+  private readonly watcher: Watcher | undefined;
   private remoteId: number | undefined;
   private caughtUp = false;
   /** A subscribe is on its way: feed messages that don't fit are leftovers of the old one. */
@@ -134,7 +134,13 @@ export class FolderSync {
     this.disk = new FolderDisk(d.root);
     this.largeSlots = new Slots(d.options.transfers);
     this.smallSlots = new Slots(d.options.smallTransfers);
-    this.scanner = new Scanner(d.root, d.hashes, () => this.rules);
+    if (d.options.watch) {
+      this.watcher = new Watcher(d.root, (path) => this.rules.ignores(path, false), (path) => this.onLocalEvent(path), (err, message) =>
+        d.log.warn({ err, folder: d.name }, message),
+      );
+    }
+    const watcher = this.watcher;
+    this.scanner = new Scanner(d.root, d.hashes, () => this.rules, watcher && ((path, ino) => watcher.watchDir(path, ino)));
   }
 
   get id(): number {
@@ -180,10 +186,6 @@ export class FolderSync {
       await this.loadRules();
     } catch (err) {
       if (!(err instanceof RootMissing)) throw err;
-    }
-    if (this.d.options.watch) {
-      this.watcher = new Watcher(this.d.root, (path) => this.rules.ignores(path, false), (path) => this.onLocalEvent(path));
-      await this.watcher.start().catch((err) => this.d.log.warn({ err }, 'watching failed; relying on rescans'));
     }
     this.rescanTimer = setInterval(() => {
       this.scanEverything = true;
