@@ -591,7 +591,6 @@ export class FolderSync {
     const handled = new Set<string>();
     if (this.moveHints.size === 0) return handled;
     const byPath = new Map(decisions.map((x) => [x.record.path, x]));
-    const deferred: [string, string][] = [];
     for (const [to, from] of this.moveHints) {
       const add = byPath.get(to);
       const del = byPath.get(from);
@@ -600,18 +599,6 @@ export class FolderSync {
       const src = del.record;
       if (!add.record.local || add.record.synced || src.local || !src.remote || src.remote.deleted || !src.synced) continue;
       if (identity(add.record.local) !== src.synced.id || src.remote.rev !== src.synced.rev) continue;
-      if (add.record.local.kind === 'dir' && this.inFlightBelow(from)) {
-        // A put below the source still on its way would land at the old path after the move
-        // (a live file under deleted directories): the move waits for its answer.
-        deferred.push([to, from]);
-        for (const x of decisions) {
-          if (isSameOrInside(x.record.path, from) || isSameOrInside(x.record.path, to)) {
-            handled.add(x.record.path);
-            this.dirty.add(x.record.path);
-          }
-        }
-        continue;
-      }
       const touches = [from, to];
       if (add.record.local.kind === 'dir') {
         // The directory's whole subtree moves with it; its entries come back through the feed.
@@ -626,13 +613,7 @@ export class FolderSync {
       this.enqueue({ op: { op: 'move', from, path: to, baseRev: src.remote.rev }, id: null, touches });
       this.activity(to, 'moved', 'up', this.d.device(), from);
     }
-    for (const [to, from] of deferred) this.moveHints.set(to, from);
     return handled;
-  }
-
-  private inFlightBelow(dir: string): boolean {
-    for (const p of [...this.busy, ...this.committingPaths]) if (p !== dir && isSameOrInside(p, dir)) return true;
-    return false;
   }
 
   private async act(record: PathRecord, action: Action): Promise<void> {
