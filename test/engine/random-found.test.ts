@@ -9,7 +9,7 @@ import { expect, it } from 'vitest';
 import { FolderDisk } from '../../src/engine/sync/disk.js';
 import type { Entry } from '../../src/shared/protocol/messages.js';
 import { sha256 } from '../helpers/raw-client.js';
-import { converged, engineTestBed } from '../helpers/engine.js';
+import { converged, engineTestBed, writeRandomFile } from '../helpers/engine.js';
 import { eventually } from '../helpers/server.js';
 
 const bed = engineTestBed();
@@ -107,3 +107,53 @@ it('two writes into the same new directory at once both succeed (seed 24: a down
   // Each directory is reported made by exactly one of the callers (it records it as its own).
   expect(made.flat().sort()).toEqual(['new', 'new/deeper']);
 });
+
+/** Waits until `client` is uploading `path`, so a change can be made while its put is unanswered. */
+async function uploading(client: Awaited<ReturnType<typeof bed.client>>, path: string): Promise<void> {
+  await eventually(
+    async () => (await client.engine.getState()).transfers.items.some((t) => t.path === path && t.direction === 'up'),
+    10_000,
+    `the upload of ${path} to start`,
+  );
+}
+
+it('a new file whose directory is renamed away while the file uploads ends up only at the new place (seed 36: the put landed at the old path after the move)', async () => {
+  const a = await bed.client();
+  const b = await bed.client();
+  await mkdir(join(a.root, 'dir', 'sub'), { recursive: true });
+  await writeFile(join(a.root, 'dir', 'sub', 'kept.txt'), 'kept');
+  await converged([a, b]);
+
+  // A slow upload keeps the new file's put unanswered while the rename is seen and committed.
+  await a.engine.setBandwidthLimits({ upBytesPerSecond: 64 * 1024, downBytesPerSecond: null });
+  await writeRandomFile(join(a.root, 'dir', 'sub', 'new.bin'), 384 * 1024);
+  await uploading(a, 'dir/sub/new.bin');
+  await rename(join(a.root, 'dir'), join(a.root, 'moved'));
+  const tree = await converged([a, b], 60_000);
+  expect(Object.keys(tree)).toEqual(['moved', 'moved/sub', 'moved/sub/kept.txt', 'moved/sub/new.bin']);
+
+  // Another device deletes the file at its new path: no copy may come back at the old one.
+  await rm(join(b.root, 'moved', 'sub', 'new.bin'));
+  const after = await converged([a, b], 30_000);
+  expect(Object.keys(after)).toEqual(['moved', 'moved/sub', 'moved/sub/kept.txt']);
+}, 120_000);
+
+it('a new file whose directory another device renames while the file uploads follows the rename (seed 37: the old directories came back, the file on one device only)', async () => {
+  const a = await bed.client();
+  const b = await bed.client();
+  await mkdir(join(a.root, 'dir', 'sub'), { recursive: true });
+  await writeFile(join(a.root, 'dir', 'sub', 'kept.txt'), 'kept');
+  await converged([a, b]);
+
+  await a.engine.setBandwidthLimits({ upBytesPerSecond: 64 * 1024, downBytesPerSecond: null });
+  const hash = await writeRandomFile(join(a.root, 'dir', 'sub', 'new.bin'), 384 * 1024);
+  await uploading(a, 'dir/sub/new.bin');
+  const revisions = () => bed.srv.server.ctx.metrics.revisions;
+  const before = revisions();
+  await rename(join(b.root, 'dir'), join(b.root, 'moved'));
+  await eventually(() => revisions() > before, 10_000, 'the move to be committed');
+
+  const tree = await converged([a, b], 60_000);
+  expect(Object.keys(tree)).toEqual(['moved', 'moved/sub', 'moved/sub/kept.txt', 'moved/sub/new.bin']);
+  expect(sha256(await readFile(join(b.root, 'moved', 'sub', 'new.bin')))).toBe(hash);
+}, 120_000);

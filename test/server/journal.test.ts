@@ -446,6 +446,53 @@ describe('structure', () => {
     expect(await history(folder(), 'plain.txt/sub')).toEqual([]);
   });
 
+  it('nothing can be created below a deleted or moved-away directory until the directory is put back (defects 6, 7)', async () => {
+    const content = bytes(350, 42);
+    expect(await c.upload(folder(), content)).toMatchObject({ type: 'stored' });
+    const [top, mid] = await commit(folder(), [dirOp('gone'), dirOp('gone/mid'), dirOp('away')]);
+    const [, topGone] = await commit(folder(), [deleteOp('gone/mid', mid!.rev!), deleteOp('gone', top!.rev!)]);
+    const away = (await history(folder(), 'away', 1))[0]!;
+    const [moved] = await commit(folder(), [moveOp('away', 'elsewhere', away.rev)]);
+    expect(moved).toHaveProperty('rev');
+    const h = await head(folder());
+
+    // A device that has not seen the deletion or the move: refused, naming the topmost
+    // deleted directory, so it learns what happened there.
+    const refused = await commit(folder(), [
+      fileOp('gone/mid/new.txt', [content]),
+      dirOp('gone/mid/deeper'),
+      fileOp('away/new.txt', [content]),
+      moveOp('elsewhere', 'gone/elsewhere', moved!.rev!),
+    ]);
+    expect(refused.map((r) => [r.path, r.conflict?.path, r.conflict?.deleted])).toEqual([
+      ['gone', 'gone', true],
+      ['gone', 'gone', true],
+      ['away', 'away', true],
+      ['gone', 'gone', true],
+    ]);
+    expect(await head(folder())).toBe(h);
+
+    // Putting the directories back first, in the same commit, is what brings the file in.
+    const res = await commit(folder(), [dirOp('gone', topGone!.rev!), dirOp('gone/mid', 0), fileOp('gone/mid/new.txt', [content])]);
+    expect(res.every((r) => r.rev !== undefined), JSON.stringify(res)).toBe(true);
+  });
+
+  it('restoring a file whose directories were deleted brings the directories back with it', async () => {
+    const content = bytes(330, 43);
+    expect(await c.upload(folder(), content)).toMatchObject({ type: 'stored' });
+    const [dir, file] = await commit(folder(), [dirOp('archive'), fileOp('archive/kept.txt', [content])]);
+    await commit(folder(), [deleteOp('archive/kept.txt', file!.rev!), deleteOp('archive', dir!.rev!)]);
+    const w = await watch(folder());
+    const [res] = results(await c.request({ type: 'restore', folder: folder(), path: 'archive/kept.txt', rev: file!.rev! }));
+    expect(res).toEqual({ path: 'archive/kept.txt', rev: w.rev + 2 });
+    const live = await nextChangeFor(w.client, folder(), 'archive/kept.txt');
+    expect(entriesOf(live).map((e) => [e.path, e.kind, e.deleted])).toEqual([
+      ['archive', 'dir', false],
+      ['archive/kept.txt', 'file', false],
+    ]);
+    w.client.close();
+  });
+
   it('a directory with live children cannot be replaced by a file', async () => {
     const [dir, child] = await commit(folder(), [dirOp('holder'), dirOp('holder/kid')]);
     const h = await head(folder());

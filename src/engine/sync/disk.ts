@@ -219,7 +219,15 @@ export class FolderDisk {
 
   /** Reads `size` bytes at `offset` of a file in the folder. */
   async readRange(rel: string, offset: number, size: number): Promise<Buffer> {
-    const handle = await open(this.path(rel), 'r');
+    let handle;
+    try {
+      handle = await open(this.path(rel), 'r');
+    } catch (err) {
+      // Moved or deleted since its scan (a rename while it uploads): rescan, not an error.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw new TargetChanged(rel);
+      throw err;
+    }
     try {
       const buf = Buffer.allocUnsafe(size);
       const { bytesRead } = await handle.read(buf, 0, size, offset);

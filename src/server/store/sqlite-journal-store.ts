@@ -237,6 +237,12 @@ export class SqliteJournalStore implements JournalStore {
     return this.grouped(() => {
       const old = this.s.revisionAt.get(folderId, rev) as RevisionRow | undefined;
       if (!old || old.path !== path || old.deleted) return undefined;
+      // Restoring a file is asking for it back with the directories it lived in.
+      const parents: PutOp[] = [];
+      for (let p = parentPath(path); p !== ''; p = parentPath(p)) {
+        const cur = this.current(folderId, p);
+        if (cur?.deleted && cur.kind === 'dir') parents.unshift(dirPut(p, cur.rev, time));
+      }
       const put: PutOp = {
         op: 'put',
         path,
@@ -249,7 +255,9 @@ export class SqliteJournalStore implements JournalStore {
         chunks: JSON.parse(old.chunks) as PutOp['chunks'],
         target: old.target,
       };
-      return this.apply(folderId, [put], device, time);
+      const outcome = this.apply(folderId, [...parents, put], device, time);
+      // The answer is about the path asked for (the protocol's one result).
+      return outcome.kind === 'committed' ? { ...outcome, results: outcome.results.slice(-1) } : outcome;
     });
   }
 
@@ -469,13 +477,24 @@ export class SqliteJournalStore implements JournalStore {
     return this.s.current.get(folderId, path) as CurrentRow | undefined;
   }
 
-  /** The nearest ancestor that exists and is not a directory: nothing can live below it. */
+  /**
+   * What stands in the way of creating something at `path`: the nearest ancestor that is a
+   * live file or symlink (nothing can live below it), else the topmost ancestor that is
+   * deleted. A path below a deleted or moved-away directory is written by a device that has
+   * not seen that change yet; accepting it would bring the old directories back everywhere
+   * without anyone having asked for them (reliability defects 6 and 7). The device learns of
+   * the deletion and either puts the directory back itself, first, or sees that its file
+   * moved with it.
+   */
   private blockingAncestor(folderId: number, path: string): CurrentRow | undefined {
+    let deleted: CurrentRow | undefined;
     for (let p = parentPath(path); p !== ''; p = parentPath(p)) {
       const cur = this.current(folderId, p);
-      if (cur && !cur.deleted && cur.kind !== 'dir') return cur;
+      if (!cur) continue;
+      if (cur.deleted) deleted = cur;
+      else if (cur.kind !== 'dir') return cur;
     }
-    return undefined;
+    return deleted;
   }
 
   private firstLiveChild(folderId: number, dir: string): CurrentRow | undefined {
@@ -586,6 +605,10 @@ export class SqliteJournalStore implements JournalStore {
     this.listeners.clear();
     if (this.db.open) this.db.close();
   }
+}
+
+function dirPut(path: string, baseRev: number, mtime: number): PutOp {
+  return { op: 'put', path, baseRev, kind: 'dir', size: 0, mtime, mode: 0o755, hash: '', chunks: [], target: '' };
 }
 
 function casOk(cur: CurrentRow | undefined, baseRev: number): boolean {
