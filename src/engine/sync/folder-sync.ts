@@ -194,7 +194,7 @@ export class FolderSync {
     try {
       await this.scanner.checkRoot();
       const recovered = await recoverPendingApplies(this.d.journal, this.d.folderId, this.disk, this.d.hashes);
-      if (recovered.length > 0) this.d.log.info({ folder: this.d.name, paths: recovered }, 'writes interrupted by a crash recorded as synced');
+      if (recovered.length > 0) this.d.log.info({ folder: this.d.name, paths: recovered }, 'writes a crash left unrecorded, settled at start');
       await this.disk.prepare();
       await this.loadRules();
     } catch (err) {
