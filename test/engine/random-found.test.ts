@@ -88,7 +88,7 @@ it('the stat the engine records for a file it wrote is of its own write, never o
     for (let i = 1; i <= 60; i++) {
       Atomics.store(control, 0, i);
       const entry: Entry = { path: `f${i}.txt`, rev: i, kind: 'file', deleted: false, size: data.length, mtime: 1_700_000_000_000, mode: 0o644, hash: sha256(data), chunks: [[sha256(data), data.length]], target: '', device: 'x', time: 0 };
-      const { written } = await disk.writeFile(entry, undefined, async () => data);
+      const { written } = await disk.writeFile(entry, undefined, async () => data, () => {});
       recorded.push(Math.floor(written.mtimeMs));
       await eventually(() => readFile(join(root, `f${i}.txt`), 'utf8').then((t) => t.startsWith('edited in place')), 5000, 'the scribbler to write');
     }

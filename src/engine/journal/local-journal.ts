@@ -23,6 +23,18 @@ export interface PathRecord {
   synced?: SyncedState;
 }
 
+/**
+ * What an engine write is about to put at a path (a download renamed into place, a remote
+ * move, a mode change, a directory made) and what it will be recorded as once done. Written
+ * before the write and cleared in the transaction that records it, so a row still here at
+ * start marks a write a crash may have left on disk unrecorded.
+ */
+export interface PendingApply {
+  path: string;
+  local: LocalFile;
+  synced: SyncedState;
+}
+
 export interface FolderRow {
   id: number;
   server: string;
@@ -100,6 +112,14 @@ const SCHEMA = `
     local_time INTEGER NOT NULL DEFAULT 0,
     remote_time INTEGER NOT NULL DEFAULT 0
   );
+  CREATE TABLE IF NOT EXISTS pending_applies (
+    folder INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    local TEXT NOT NULL,
+    synced_rev INTEGER NOT NULL,
+    synced_id TEXT,
+    PRIMARY KEY (folder, path)
+  ) WITHOUT ROWID;
 `;
 
 /** Columns added after the first release, for journals made before them. */
@@ -260,6 +280,23 @@ export class LocalJournal {
     this.s.setSynced.run(folder, path, synced?.rev ?? null, synced?.id ?? null);
   }
 
+  /** Notes engine writes about to happen (all or none); see PendingApply. */
+  setPendingApplies(folder: number, applies: PendingApply[]): void {
+    this.db.transaction(() => {
+      for (const a of applies) this.s.setPending.run(folder, a.path, JSON.stringify(a.local), a.synced.rev, a.synced.id);
+    })();
+  }
+
+  /** Clears the note of a write: recorded with it, or it did not happen. */
+  clearPendingApply(folder: number, path: string): void {
+    this.s.clearPending.run(folder, path);
+  }
+
+  pendingApplies(folder: number): PendingApply[] {
+    const rows = this.s.pending.all(folder) as { path: string; local: string; synced_rev: number; synced_id: Identity }[];
+    return rows.map((r) => ({ path: r.path, local: JSON.parse(r.local) as LocalFile, synced: { rev: r.synced_rev, id: r.synced_id } }));
+  }
+
   /** Runs several journal updates as one transaction. */
   batch<T>(work: () => T): T {
     return this.db.transaction(work)();
@@ -403,5 +440,12 @@ function prepare(db: Database) {
     allConflicts: p(`SELECT * FROM conflicts ORDER BY time DESC`),
     folderConflicts: p(`SELECT * FROM conflicts WHERE folder = ? ORDER BY time DESC`),
     removeConflict: p(`DELETE FROM conflicts WHERE id = ?`),
+
+    setPending: p(
+      `INSERT INTO pending_applies (folder, path, local, synced_rev, synced_id) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (folder, path) DO UPDATE SET local = excluded.local, synced_rev = excluded.synced_rev, synced_id = excluded.synced_id`,
+    ),
+    clearPending: p(`DELETE FROM pending_applies WHERE folder = ? AND path = ?`),
+    pending: p(`SELECT path, local, synced_rev, synced_id FROM pending_applies WHERE folder = ? ORDER BY path`),
   };
 }

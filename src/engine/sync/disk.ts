@@ -3,6 +3,11 @@
  * (same filesystem), is verified against the entry's hash, given its mode and mtime, and
  * only then renamed over the target — and only if the target is still what the journal
  * last saw, so an edit made meanwhile is never overwritten.
+ *
+ * Each write that changes what is at a path calls the caller's `announce` first, with the
+ * stat of what will land there (a rename and a chmod keep inode, size and mtime), so the
+ * caller can note it durably: a crash between the write and its record must not leave the
+ * engine's own write looking like a local edit.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
@@ -11,6 +16,7 @@ import { join } from 'node:path';
 import { RESERVED_DIR } from '../../shared/paths.js';
 import type { Entry } from '../../shared/protocol/messages.js';
 import type { LocalFile } from '../journal/local-journal.js';
+import { crashPoint } from '../fault-points.js';
 import { IgnoreRules } from '../scan/ignore-rules.js';
 
 /** The target changed since the last scan: the caller rescans instead of writing. */
@@ -32,6 +38,9 @@ export class HashMismatch extends Error {
     super(`the downloaded content of ${path} does not match its hash`);
   }
 }
+
+/** Called right before a write lands, with the stat of what will be at the path (none for a new directory). */
+export type Announce = (landing: Stats | undefined) => void;
 
 /** Produces a chunk's bytes, verified, from wherever they can be had. */
 export type ChunkSource = (hash: string, size: number, index: number) => Promise<Buffer>;
@@ -119,7 +128,7 @@ export class FolderDisk {
    * mtime set, flushed, then renamed into place if the target is unchanged. Returns what
    * was written (a rename keeps inode, size and mtime) and the parent directories it made.
    */
-  async writeFile(entry: Entry, known: LocalFile | undefined, source: ChunkSource): Promise<{ written: Stats; createdDirs: string[] }> {
+  async writeFile(entry: Entry, known: LocalFile | undefined, source: ChunkSource, announce: Announce): Promise<{ written: Stats; createdDirs: string[] }> {
     const { staging, handle } = await this.openStaging('.part');
     let written: Stats;
     try {
@@ -147,7 +156,9 @@ export class FolderDisk {
     try {
       const createdDirs = await this.ensureParents(entry.path);
       await this.expectUnchanged(entry.path, known);
+      announce(written);
       await rename(staging, this.path(entry.path));
+      crashPoint('after-apply-rename');
       return { written, createdDirs };
     } catch (err) {
       await rm(staging, { force: true });
@@ -155,14 +166,18 @@ export class FolderDisk {
     }
   }
 
-  async makeDir(entry: Entry, known: LocalFile | undefined): Promise<Stats> {
+  async makeDir(entry: Entry, known: LocalFile | undefined, announce: Announce): Promise<Stats> {
     await this.ensureParents(entry.path);
     const st = await this.expectUnchanged(entry.path, known);
-    if (!st) await mkdir(this.path(entry.path));
+    if (!st) {
+      announce(undefined);
+      await mkdir(this.path(entry.path));
+      crashPoint('after-apply-mkdir');
+    }
     return lstat(this.path(entry.path));
   }
 
-  async makeSymlink(entry: Entry, known: LocalFile | undefined): Promise<Stats> {
+  async makeSymlink(entry: Entry, known: LocalFile | undefined, announce: Announce): Promise<Stats> {
     await this.ensureParents(entry.path);
     // A link is made beside the target and renamed over it, like a file.
     const staging = join(this.stagingDir, `${randomBytes(8).toString('hex')}.link`);
@@ -171,7 +186,9 @@ export class FolderDisk {
     try {
       const st = await this.expectUnchanged(entry.path, known);
       if (st?.isDirectory()) throw new TargetChanged(entry.path);
+      announce(await lstat(staging));
       await rename(staging, this.path(entry.path));
+      crashPoint('after-apply-rename');
     } catch (err) {
       await rm(staging, { force: true });
       throw err;
@@ -180,10 +197,12 @@ export class FolderDisk {
   }
 
   /** Sets a file's permission bits when only they changed, if it is still what was known; returns its stat from before (chmod keeps size and mtime). */
-  async setMode(rel: string, mode: number, known: LocalFile): Promise<Stats> {
+  async setMode(rel: string, mode: number, known: LocalFile, announce: Announce): Promise<Stats> {
     const st = await this.expectUnchanged(rel, known);
     if (!st) throw new TargetChanged(rel);
+    announce(st);
     await chmod(this.path(rel), mode & 0o777);
+    crashPoint('after-apply-chmod');
     return st;
   }
 
@@ -208,12 +227,14 @@ export class FolderDisk {
   }
 
   /** Renames within the folder if `from` is still what was known and `to` is free; returns its stat from before the rename (which keeps it), like writeFile. */
-  async move(from: string, to: string, known: LocalFile | undefined): Promise<Stats> {
+  async move(from: string, to: string, known: LocalFile | undefined, announce: Announce): Promise<Stats> {
     const st = await this.expectUnchanged(from, known);
     if (!st) throw new TargetChanged(from);
     if (await this.stat(to)) throw new TargetChanged(to);
     await this.ensureParents(to);
+    announce(st);
     await rename(this.path(from), this.path(to));
+    crashPoint('after-apply-move');
     return st;
   }
 

@@ -9,13 +9,15 @@
  * again against fresh state.
  */
 import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Activity, FolderPhase, FolderStatus, IssueKind, SyncIssue } from '../../shared/bridge.js';
 import { isSameOrInside, parentPath } from '../../shared/paths.js';
 import type { Entry, Op, ServerMessageOf } from '../../shared/protocol/messages.js';
+import type { ChunkList } from '../content/file-content.js';
 import type { HashPool } from '../content/hash-pool.js';
-import type { LocalFile, LocalJournal, PathRecord } from '../journal/local-journal.js';
+import type { LocalFile, LocalJournal, PathRecord, PendingApply } from '../journal/local-journal.js';
 import { Disconnected, RequestFailed, type Connection } from '../net/connection.js';
 import type { Throttle } from '../net/throttle.js';
 import { IGNORE_FILE, IgnoreRules } from '../scan/ignore-rules.js';
@@ -25,8 +27,9 @@ import { conflictName } from './conflict-name.js';
 import { FolderDisk, HashMismatch, TargetChanged } from './disk.js';
 import { caseKey, foldsCase, portabilityProblem, type Platform } from './portability.js';
 import type { Progress } from './progress.js';
+import { recoverPendingApplies } from './recover-applies.js';
 import { Slots } from './slots.js';
-import { decide, identity, remoteIdentity, type Action, type Identity } from './reconcile.js';
+import { decide, identity, remoteIdentity, type Action, type Identity, type SyncedState } from './reconcile.js';
 
 export interface FolderSyncOptions {
   platform: Platform;
@@ -82,6 +85,14 @@ interface QueuedOp {
   id: Identity;
   /** Paths to hold still until the feed has brought this commit back. */
   touches: string[];
+}
+
+/** A path a local copy of a remote move carries, and what it becomes at its new place. */
+interface MovedPath {
+  from: string;
+  to: string;
+  local: LocalFile;
+  synced: SyncedState | undefined;
 }
 
 const RETRY_MS = 2000;
@@ -182,6 +193,8 @@ export class FolderSync {
   async start(): Promise<void> {
     try {
       await this.scanner.checkRoot();
+      const recovered = await recoverPendingApplies(this.d.journal, this.d.folderId, this.disk, this.d.hashes);
+      if (recovered.length > 0) this.d.log.info({ folder: this.d.name, paths: recovered }, 'writes a crash left unrecorded, settled at start');
       await this.disk.prepare();
       await this.loadRules();
     } catch (err) {
@@ -837,8 +850,8 @@ export class FolderSync {
     }
     if (remote.kind === 'file' && local?.kind === 'file' && local.hash === remote.hash) {
       // Only the exec bit differs.
-      const st = await this.disk.setMode(path, remote.mode, local);
-      this.recordWritten(remote, st.ino, Math.floor(st.mtimeMs), local.chunks);
+      const st = await this.applying((note) => this.disk.setMode(path, remote.mode, local, (landing) => note([this.applied(remote, landing, local.chunks)])));
+      this.recordWritten(remote, st, local.chunks);
       return;
     }
     if (remote.kind === 'file') {
@@ -846,8 +859,11 @@ export class FolderSync {
       void this.transfer(path, remote.size, () => this.download(remote, local));
       return;
     }
-    const st = remote.kind === 'dir' ? await this.disk.makeDir(remote, local) : await this.disk.makeSymlink(remote, local);
-    this.recordWritten(remote, st.ino, Math.floor(st.mtimeMs), []);
+    const st = await this.applying((note) => {
+      const announce = (landing: Stats | undefined) => note([this.applied(remote, landing, [])]);
+      return remote.kind === 'dir' ? this.disk.makeDir(remote, local, announce) : this.disk.makeSymlink(remote, local, announce);
+    });
+    this.recordWritten(remote, st, []);
     this.activity(path, local ? 'changed' : 'added', 'down', remote.device, null);
   }
 
@@ -862,32 +878,73 @@ export class FolderSync {
     if (from.local.kind === 'dir' && journal.below(folder, from.path).some((r) => r.local && r.remote?.deleted && r.remote.rev < remote.rev && r.remote.rev > (r.synced?.rev ?? 0))) {
       return false;
     }
-    const st = await this.disk.move(from.path, remote.path, from.local);
+    let moved: MovedPath[] = [];
+    await this.applying((note) =>
+      this.disk.move(from.path, remote.path, from.local, (landing) => {
+        moved = this.movedPaths(from as PathRecord & { local: LocalFile }, remote, landing!);
+        note(moved.filter((m): m is MovedPath & { synced: SyncedState } => m.synced !== undefined).map((m) => ({ path: m.to, local: m.local, synced: m.synced })));
+      }),
+    );
     journal.batch(() => {
-      const subtree = from.local!.kind === 'dir' ? journal.below(folder, from.path).filter((r) => r.local) : [];
-      journal.setLocal(folder, remote.path, { ...from.local!, ino: st.ino, mtime: Math.floor(st.mtimeMs) });
-      journal.setLocal(folder, from.path, undefined);
-      for (const r of subtree) {
-        const moved = remote.path + r.path.slice(from.path.length);
-        journal.setLocal(folder, moved, r.local);
-        journal.setLocal(folder, r.path, undefined);
-        // What moved is what was synced at the old path; its revision at the new path is
-        // the moved entry if the feed brought it with that same content, else unknown (0)
-        // and the feed decides: a file edited elsewhere before the move arrives changed.
-        if (r.synced && r.synced.id === identity(r.local)) {
-          const arrived = journal.get(folder, moved)?.remote;
-          const same = arrived?.movedFrom === r.path && remoteIdentity(arrived) === r.synced.id;
-          journal.setSynced(folder, moved, { rev: same ? arrived.rev : 0, id: r.synced.id });
-        }
-        this.dirty.add(r.path);
-        this.dirty.add(moved);
+      for (const m of moved) {
+        journal.setLocal(folder, m.to, m.local);
+        journal.setLocal(folder, m.from, undefined);
+        if (m.synced) journal.setSynced(folder, m.to, m.synced);
+        journal.clearPendingApply(folder, m.to);
+        this.dirty.add(m.from);
+        this.dirty.add(m.to);
       }
-      journal.setSynced(folder, remote.path, { rev: remote.rev, id: remoteIdentity(remote) });
     });
-    this.dirty.add(from.path);
     this.activity(remote.path, 'moved', 'down', remote.device, from.path);
     this.noteSynced();
     return true;
+  }
+
+  /** What copying a remote move locally makes of the moved path and each path below it. */
+  private movedPaths(from: PathRecord & { local: LocalFile }, remote: Entry, landing: Stats): MovedPath[] {
+    const journal = this.d.journal;
+    const folder = this.d.folderId;
+    const moved: MovedPath[] = [
+      { from: from.path, to: remote.path, local: { ...from.local, ino: landing.ino, mtime: Math.floor(landing.mtimeMs) }, synced: { rev: remote.rev, id: remoteIdentity(remote) } },
+    ];
+    const subtree = from.local.kind === 'dir' ? journal.below(folder, from.path).filter((r) => r.local) : [];
+    for (const r of subtree) {
+      const to = remote.path + r.path.slice(from.path.length);
+      // What moved is what was synced at the old path; its revision at the new path is
+      // the moved entry if the feed brought it with that same content, else unknown (0)
+      // and the feed decides: a file edited elsewhere before the move arrives changed.
+      let synced: SyncedState | undefined;
+      if (r.synced && r.synced.id === identity(r.local)) {
+        const arrived = journal.get(folder, to)?.remote;
+        const same = arrived?.movedFrom === r.path && remoteIdentity(arrived) === r.synced.id;
+        synced = { rev: same ? arrived.rev : 0, id: r.synced.id };
+      }
+      moved.push({ from: r.path, to, local: r.local!, synced });
+    }
+    return moved;
+  }
+
+  /**
+   * Runs an engine write to the folder that notes, right before it lands, what it puts where
+   * (durable in the journal before the write: see PendingApply and recoverPendingApplies).
+   * The write's record clears the notes; a write that failed clears them here.
+   */
+  private async applying<T>(write: (note: (applies: PendingApply[]) => void) => Promise<T>): Promise<T> {
+    const noted: string[] = [];
+    try {
+      return await write((applies) => {
+        this.d.journal.setPendingApplies(this.d.folderId, applies);
+        for (const a of applies) noted.push(a.path);
+      });
+    } catch (err) {
+      for (const path of noted) this.d.journal.clearPendingApply(this.d.folderId, path);
+      throw err;
+    }
+  }
+
+  /** The pending apply of writing `remote`, given the stat of what lands (none for a new directory). */
+  private applied(remote: Entry, landing: Stats | undefined, chunks: ChunkList): PendingApply {
+    return { path: remote.path, local: this.writtenLocal(remote, landing, chunks), synced: { rev: remote.rev, id: remoteIdentity(remote) } };
   }
 
   private async download(remote: Entry, local: LocalFile | undefined): Promise<void> {
@@ -904,15 +961,18 @@ export class FolderSync {
       return p;
     };
     try {
-      const { written: st, createdDirs } = await this.disk.writeFile(remote, local, (_hash, _size, i) => {
+      const source = (_hash: string, _size: number, i: number): Promise<Buffer> => {
         // A few chunks ahead, so the round trip of one hides behind the writing of another.
         for (let k = i; k < Math.min(i + 4, remote.chunks.length); k++) void fetch(k);
         const data = fetch(i);
         fetched.delete(i);
         return data;
-      });
+      };
+      const { written: st, createdDirs } = await this.applying((note) =>
+        this.disk.writeFile(remote, local, source, (landing) => note([this.applied(remote, landing, remote.chunks)])),
+      );
       this.recordDirs(createdDirs);
-      this.recordWritten(remote, st.ino, Math.floor(st.mtimeMs), remote.chunks);
+      this.recordWritten(remote, st, remote.chunks);
       this.activity(remote.path, local ? 'changed' : 'added', 'down', remote.device, null);
     } finally {
       this.d.progress.finish(progress);
@@ -937,14 +997,20 @@ export class FolderSync {
   }
 
   /** What the engine itself wrote, recorded so the watcher's echo of it is not sent back. */
-  private recordWritten(remote: Entry, ino: number, mtime: number, chunks: [string, number][]): void {
-    const local: LocalFile = { kind: remote.kind, size: remote.kind === 'file' ? remote.size : 0, mtime, ino, mode: remote.mode, hash: remote.hash, target: remote.target, chunks };
+  private recordWritten(remote: Entry, st: Stats, chunks: ChunkList): void {
     this.d.journal.batch(() => {
-      this.d.journal.setLocal(this.d.folderId, remote.path, local);
+      this.d.journal.setLocal(this.d.folderId, remote.path, this.writtenLocal(remote, st, chunks));
       this.d.journal.setSynced(this.d.folderId, remote.path, { rev: remote.rev, id: remoteIdentity(remote) });
+      this.d.journal.clearPendingApply(this.d.folderId, remote.path);
     });
     this.noteSynced();
     if (this.awaitingTheirs.delete(remote.path)) this.d.events.conflicts();
+  }
+
+  /** The local state of what the engine wrote for `remote`, given the stat of what landed. */
+  private writtenLocal(remote: Entry, st: Stats | undefined, chunks: ChunkList): LocalFile {
+    const size = remote.kind === 'file' ? remote.size : 0;
+    return { kind: remote.kind, size, mtime: st ? Math.floor(st.mtimeMs) : 0, ino: st?.ino ?? 0, mode: remote.mode, hash: remote.hash, target: remote.target, chunks };
   }
 
   private recordDirs(dirs: string[]): void {
@@ -969,7 +1035,9 @@ export class FolderSync {
     const journal = this.d.journal;
     const folder = this.d.folderId;
     const copy = conflictName(path, this.d.device(), new Date(), (p) => journal.get(folder, p)?.local !== undefined);
-    const st = await this.disk.move(path, copy, local);
+    // No pending apply: after a crash here the copy is a new local file (uploaded, as it
+    // would be anyway) and the path is gone, which the remote version fills.
+    const st = await this.disk.move(path, copy, local, () => {});
     journal.batch(() => {
       const subtree = local!.kind === 'dir' ? journal.below(folder, path).filter((r) => r.local) : [];
       journal.setLocal(folder, copy, { ...local!, ino: st.ino });
