@@ -356,7 +356,9 @@ export class Session {
       return;
     }
     if (event.rev <= sub.cursor) return;
-    if (this.outbox.backlog > this.ctx.feedWindowBytes || this.ctx.sendBudget.full) {
+    const backlog = this.outbox.backlog;
+    // Over the server's send budget, only readers that keep up (nothing queued) stay live.
+    if (backlog > this.ctx.feedWindowBytes || (backlog > 0 && this.ctx.sendBudget.full)) {
       // Behind: queue nothing more per commit; page it in, coalesced, once the socket drains.
       this.ctx.metrics.feedFellBehind += 1;
       void this.catchUp(event.folder, sub).catch((err) => this.internal(undefined, err));
