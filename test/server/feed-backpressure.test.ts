@@ -150,24 +150,29 @@ describe('the send budget across all sockets', () => {
   }, 180_000);
 
   it('cuts the connection with the most queued when all sockets together go over it; the others carry on', async () => {
-    srv = await startServer({ heartbeatMs: 600_000, maxQueuedBytes: 4 * MiB });
+    // Below the 4 MiB of replies a connection may have queued before it is read no further.
+    srv = await startServer({ heartbeatMs: 600_000, maxQueuedBytes: 2 * MiB });
     const alice = await seedUser(srv.store, 'alice', 'Docs');
     const { client: writer } = await RawClient.open(srv.wsUrl, alice.token);
     // One path with 1,000 revisions, so each ~100-byte history request is answered with ~250 KB.
     const ops = Array.from({ length: 1000 }, (_, i) => dirOp('busy', i, 0o700 + (i % 2)));
     expect(await writer.request({ type: 'commit', folder: alice.folderId, ops })).toMatchObject({ type: 'committed', rev: 1000 });
 
-    // Replies are not feed: they are held back per socket (4 MiB), and the budget is what stops them.
+    // Replies are not feed: the server stops working on a connection's requests once 4 MiB of
+    // its replies are unsent, so ~50 MB asked for and never read passes the 2 MiB budget.
     const { client: flooder } = await RawClient.open(srv.wsUrl, alice.token);
-    pause(flooder);
-    const request = JSON.stringify({ type: 'history', req: 1, folder: alice.folderId, path: 'busy', limit: 1000 });
-    for (let i = 0; i < 200; i++) flooder.sendRaw(request, false);
+    try {
+      pause(flooder);
+      const request = JSON.stringify({ type: 'history', req: 1, folder: alice.folderId, path: 'busy', limit: 1000 });
+      for (let i = 0; i < 200; i++) flooder.sendRaw(request, false);
 
-    await eventually(async () => (await metric('ferry_budget_cuts_total')) >= 1, 30_000, 'the flooder to be cut');
-    await eventually(async () => (await metric('ferry_connections')) === 1, 30_000, 'only the writer to be left');
-    await eventually(async () => (await metric('ferry_feed_backlog_bytes')) === 0, 30_000, 'the budget to be given back');
-    expect(await writer.request({ type: 'history', folder: alice.folderId, path: 'busy', limit: 1 })).toMatchObject({ type: 'revisions' });
-    flooder.ws.terminate();
-    writer.close();
+      await eventually(async () => (await metric('ferry_budget_cuts_total')) >= 1, 30_000, 'the flooder to be cut');
+      await eventually(async () => (await metric('ferry_connections')) === 1, 30_000, 'only the writer to be left');
+      await eventually(async () => (await metric('ferry_feed_backlog_bytes')) === 0, 30_000, 'the budget to be given back');
+      expect(await writer.request({ type: 'history', folder: alice.folderId, path: 'busy', limit: 1 })).toMatchObject({ type: 'revisions' });
+    } finally {
+      flooder.ws.terminate();
+      writer.close();
+    }
   }, 120_000);
 });

@@ -3,12 +3,17 @@
  * the same cursor: thousands of subscribers that fell behind together ask for the same pages,
  * and each gets the same Buffer instead of its own query and its own copy.
  *
- * A page (from, rev] that is not the last (`more: true`) stays right as the journal grows:
- * an entry it holds that is superseded later is followed by the newer one in a later page.
- * The last page ends at the head it was read at, so it is reused only while that is still the
- * head.
+ * A page holds the entries current at the head it was read at, so it is reused only while
+ * that is still the head: a page never carries a superseded entry, and the last one ends at
+ * the newest revision.
  */
 import type { JournalStore } from '../store/types.js';
+
+interface Cached {
+  head: number;
+  page: Promise<EncodedPage>;
+  bytes: number;
+}
 
 export interface EncodedPage {
   from: number;
@@ -22,8 +27,7 @@ export interface EncodedPage {
 const CACHE_BYTES = 32 * 1024 * 1024;
 
 export class FeedPages {
-  private readonly cache = new Map<string, Promise<EncodedPage>>();
-  private readonly sizes = new Map<string, number>();
+  private readonly cache = new Map<string, Cached>();
   private cachedBytes = 0;
 
   constructor(
@@ -36,19 +40,18 @@ export class FeedPages {
   /** The page of `folder` that starts at `from`. */
   async page(folder: number, from: number): Promise<EncodedPage> {
     const key = `${folder}:${from}`;
+    const head = await this.store.head(folder);
     const cached = this.cache.get(key);
-    if (cached) {
-      const page = await cached;
-      if (page.more || page.rev === (await this.store.head(folder))) return page;
-      if (this.cache.get(key) === cached) this.forget(key);
-    }
-    const reading = this.read(folder, from);
-    this.cache.set(key, reading);
-    reading.then(
-      (page) => this.cache.get(key) === reading && this.keep(key, page.data.length),
-      () => this.cache.get(key) === reading && this.forget(key),
+    if (cached?.head === head) return cached.page;
+    if (cached) this.forget(key);
+    // Read at this head or a newer one: tagged with the older, it is only reused too rarely.
+    const entry: Cached = { head, page: this.read(folder, from), bytes: 0 };
+    this.cache.set(key, entry);
+    entry.page.then(
+      (page) => this.cache.get(key) === entry && this.keep(key, entry, page.data.length),
+      () => this.cache.get(key) === entry && this.forget(key),
     );
-    return reading;
+    return entry.page;
   }
 
   private async read(folder: number, from: number): Promise<EncodedPage> {
@@ -57,8 +60,8 @@ export class FeedPages {
     return { from, rev: page.rev, more: page.more, data: Buffer.from(JSON.stringify(message)) };
   }
 
-  private keep(key: string, bytes: number): void {
-    this.sizes.set(key, bytes);
+  private keep(key: string, entry: Cached, bytes: number): void {
+    entry.bytes = bytes;
     this.cachedBytes += bytes;
     // Oldest first: Map keeps insertion order.
     for (const oldest of this.cache.keys()) {
@@ -68,8 +71,7 @@ export class FeedPages {
   }
 
   private forget(key: string): void {
+    this.cachedBytes -= this.cache.get(key)?.bytes ?? 0;
     this.cache.delete(key);
-    this.cachedBytes -= this.sizes.get(key) ?? 0;
-    this.sizes.delete(key);
   }
 }
