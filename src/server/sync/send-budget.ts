@@ -1,16 +1,21 @@
 /**
- * What all of the server's sockets have queued and not yet written, under one budget. Each
- * socket's feed already stops at a small window (see Session), so this is the backstop for
- * many sockets at once: above half the budget no socket gets feed pages, live changes or
- * download frames until the total drains to a quarter; above the whole budget the
- * connection with the most queued is cut, the slowest reader first (it catches up from its
- * cursor when it reconnects).
+ * What all of the server's sockets have queued and not yet written, under one budget; a
+ * buffer queued on many sockets (a feed message, a page) counts once, as it is held once.
+ * Each socket's feed already stops at a small window (see Session), so this is the backstop
+ * for many sockets at once: above half the budget no socket gets feed pages or download
+ * frames until the total drains to a quarter, and live changes go only to sockets with
+ * nothing queued; above the whole budget the connection with the most queued is cut, the
+ * slowest reader first (it catches up from its cursor when it reconnects). The cut waits for
+ * the next turn of the event loop: a fan-out hands one message to thousands of sockets at
+ * once, and what they write at once is given back before then.
  */
 import type { SharedQueue } from '../../shared/protocol/outbox.js';
 
 export class SendBudget implements SharedQueue {
   private queued = 0;
   private most = 0;
+  /** How many sockets hold each buffer: a buffer counts once, however many hold it. */
+  private readonly holders = new Map<Buffer, number>();
   private waiters: (() => void)[] = [];
   private cutting = false;
 
@@ -34,8 +39,11 @@ export class SendBudget implements SharedQueue {
     return this.queued > this.maxBytes / 2;
   }
 
-  add(bytes: number): void {
-    this.queued += bytes;
+  add(data: Buffer): void {
+    const holders = this.holders.get(data) ?? 0;
+    this.holders.set(data, holders + 1);
+    if (holders > 0) return;
+    this.queued += data.length;
     if (this.queued > this.most) this.most = this.queued;
     if (this.queued > this.maxBytes && !this.cutting) {
       // Not inside the send that went over: the sender may be the one cut.
@@ -44,8 +52,11 @@ export class SendBudget implements SharedQueue {
     }
   }
 
-  remove(bytes: number): void {
-    this.queued -= bytes;
+  remove(data: Buffer): void {
+    const holders = this.holders.get(data) ?? 0;
+    if (holders > 1) return void this.holders.set(data, holders - 1);
+    this.holders.delete(data);
+    this.queued -= data.length;
     if (this.waiters.length > 0 && this.queued <= this.maxBytes / 4) {
       const waiters = this.waiters;
       this.waiters = [];

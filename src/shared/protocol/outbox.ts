@@ -7,10 +7,13 @@
  */
 import type { WebSocket } from 'ws';
 
-/** Bytes queued across many sockets, under one budget. */
+/**
+ * Bytes queued across many sockets, under one budget. It is given the buffers themselves:
+ * one buffer queued on many sockets (a feed message) is held in memory once.
+ */
 export interface SharedQueue {
-  add(bytes: number): void;
-  remove(bytes: number): void;
+  add(data: Buffer): void;
+  remove(data: Buffer): void;
   /** True while the total is over budget: bulk data waits. */
   readonly full: boolean;
   /** Resolves when the total may be back within budget. */
@@ -25,6 +28,8 @@ interface Waiter {
 export class Outbox {
   private queued = 0;
   private most = 0;
+  /** Buffers handed to the socket and not yet written, for giving them back to the shared queue on close. */
+  private readonly inFlight = new Map<Buffer, number>();
   private waiters: Waiter[] = [];
   private released = false;
 
@@ -39,8 +44,8 @@ export class Outbox {
   send(message: object | Buffer): void {
     if (!this.open) return;
     const data = Buffer.isBuffer(message) ? message : Buffer.from(JSON.stringify(message));
-    this.track(data.length);
-    this.ws.send(data, { binary: false }, () => this.untrack(data.length));
+    this.track(data);
+    this.ws.send(data, { binary: false }, () => this.untrack(data));
   }
 
   /** Sends bulk data once the socket has no more than `limit` bytes queued and the shared budget has room. */
@@ -48,8 +53,8 @@ export class Outbox {
     // The last check and the send happen in one step: senders woken together can't all pass it first.
     while (this.bulkWaits(limit)) await this.wakeUp(limit);
     if (!this.open) return;
-    this.track(data.length);
-    this.ws.send(data, { binary }, () => this.untrack(data.length));
+    this.track(data);
+    this.ws.send(data, { binary }, () => this.untrack(data));
   }
 
   /** Resolves when bulk data up to `limit` would be sent at once (or the socket is closed). */
@@ -74,7 +79,8 @@ export class Outbox {
 
   /** Wakes every waiter and gives back this socket's share of the shared budget: the socket is closing. */
   release(): void {
-    if (!this.released) this.shared?.remove(this.queued);
+    if (!this.released) for (const [data, times] of this.inFlight) for (let i = 0; i < times; i++) this.shared?.remove(data);
+    this.inFlight.clear();
     this.released = true;
     const waiters = this.waiters;
     this.waiters = [];
@@ -97,17 +103,25 @@ export class Outbox {
     return new Promise((wake) => this.waiters.push({ limit, wake }));
   }
 
-  private track(bytes: number): void {
-    this.queued += bytes;
+  private track(data: Buffer): void {
+    this.queued += data.length;
     if (this.queued > this.most) this.most = this.queued;
-    this.shared?.add(bytes);
-    this.onSent(bytes);
+    if (this.shared) {
+      this.inFlight.set(data, (this.inFlight.get(data) ?? 0) + 1);
+      this.shared.add(data);
+    }
+    this.onSent(data.length);
   }
 
-  private untrack(bytes: number): void {
+  private untrack(data: Buffer): void {
     if (this.released) return;
-    this.queued -= bytes;
-    this.shared?.remove(bytes);
+    this.queued -= data.length;
+    if (this.shared) {
+      const times = this.inFlight.get(data)!;
+      if (times > 1) this.inFlight.set(data, times - 1);
+      else this.inFlight.delete(data);
+      this.shared.remove(data);
+    }
     if (this.waiters.length === 0) return;
     const still: Waiter[] = [];
     for (const w of this.waiters) {
