@@ -200,6 +200,23 @@ async function nothingLost(groups: Subscribers[], head: number, expectedEntries:
   }
 }
 
+/** The server's own accounting of what it queued to sockets, from /metrics. */
+async function sendQueues(server: ServerProcess): Promise<Row> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const read = (name: string): number => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+  const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  return {
+    workload: 'server send queues',
+    figure: `peak ${mib(read('ferry_feed_backlog_peak_bytes'))} over all sockets`,
+    target: 'none set',
+    verdict: '—',
+    note:
+      `bytes handed to sockets and not yet written, as the server counts them for its send budget; ` +
+      `largest on one open socket ${mib(read('ferry_socket_backlog_peak_bytes'))}; ` +
+      `${whole(read('ferry_feed_fell_behind_total'))} times a subscriber fell behind and was paged in`,
+  };
+}
+
 async function main(): Promise<void> {
   const loadAtStart = loadavg();
   const { dataDir, token, folder } = await seed();
@@ -231,6 +248,7 @@ async function main(): Promise<void> {
     note(`  ${stormRows[0]!.figure}`);
     const head = LOAD.warmupRounds + LOAD.fanoutRounds + commits;
     rows.push(await nothingLost(groups, head, head));
+    rows.push(await sendQueues(server));
     rows.push({
       workload: 'server peak RSS',
       figure: `${((await readPeakRssKiB(server.pid)) / 1024).toFixed(0)} MiB`,

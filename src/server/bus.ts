@@ -22,13 +22,28 @@ export interface Bus {
   subscribe(folder: number, listener: FeedListener): () => void;
 }
 
+/**
+ * In-process fan-out. Commits published in the same turn of the event loop reach listeners
+ * as one event: under a burst of commits each subscriber gets one message for the burst
+ * instead of one per commit, which is most of the fan-out's cost (a write per socket).
+ */
 export class LocalBus implements Bus {
   private readonly topics = new Map<number, Set<FeedListener>>();
+  /** Per folder, what was published this turn: runs of contiguous events, merged at delivery. */
+  private readonly pending = new Map<number, FeedEvent[][]>();
+  private scheduled = false;
 
   publish(event: FeedEvent): void {
-    const listeners = this.topics.get(event.folder);
-    if (!listeners) return;
-    for (const listener of listeners) listener(event);
+    if (!this.topics.has(event.folder)) return;
+    const runs = this.pending.get(event.folder);
+    const run = runs?.[runs.length - 1];
+    if (!runs) this.pending.set(event.folder, [[event]]);
+    else if (run![run!.length - 1]!.rev === event.from) run!.push(event);
+    else runs.push([event]);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.deliver());
+    }
   }
 
   subscribe(folder: number, listener: FeedListener): () => void {
@@ -43,4 +58,23 @@ export class LocalBus implements Bus {
       if (listeners.size === 0) this.topics.delete(folder);
     };
   }
+
+  private deliver(): void {
+    this.scheduled = false;
+    const pending = [...this.pending];
+    this.pending.clear();
+    for (const [folder, runs] of pending) {
+      for (const run of runs) {
+        const event = merged(run);
+        for (const listener of this.topics.get(folder) ?? []) listener(event);
+      }
+    }
+  }
+}
+
+/** One event for contiguous events: (first.from, last.rev], timed from the earliest commit. */
+function merged(run: FeedEvent[]): FeedEvent {
+  if (run.length === 1) return run[0]!;
+  const first = run[0]!;
+  return { folder: first.folder, from: first.from, rev: run[run.length - 1]!.rev, entries: run.flatMap((e) => e.entries), at: first.at };
 }

@@ -19,6 +19,10 @@ export class Metrics {
   bytesOut = 0;
   chunksUploaded = 0;
   loginFailures = 0;
+  /** Times a subscriber's socket was too full for a live commit, so it went back to paging. */
+  feedFellBehind = 0;
+  /** Connections cut because all sockets together queued more than the send budget. */
+  budgetCuts = 0;
   /** Time from a commit to its revisions being handed to a subscriber's socket. */
   private feedLagSum = 0;
   private feedLagCount = 0;
@@ -45,6 +49,8 @@ export class Metrics {
       { name: 'ferry_bytes_out_total', help: 'WebSocket payload bytes sent.', kind: 'counter', read: () => this.bytesOut },
       { name: 'ferry_chunks_uploaded_total', help: 'Chunks received and verified.', kind: 'counter', read: () => this.chunksUploaded },
       { name: 'ferry_login_failures_total', help: 'Failed or throttled logins.', kind: 'counter', read: () => this.loginFailures },
+      { name: 'ferry_feed_fell_behind_total', help: 'Times a subscriber was too far behind for live changes and went back to pages.', kind: 'counter', read: () => this.feedFellBehind },
+      { name: 'ferry_budget_cuts_total', help: 'Connections cut because all sockets together had more queued than the send budget.', kind: 'counter', read: () => this.budgetCuts },
       { name: 'ferry_feed_lag_seconds_sum', help: 'Total time from commit to delivery to a subscriber.', kind: 'counter', read: () => this.feedLagSum },
       { name: 'ferry_feed_lag_seconds_count', help: 'Feed deliveries measured.', kind: 'counter', read: () => this.feedLagCount },
       { name: 'ferry_feed_lag_seconds_max', help: 'Longest time from commit to delivery so far.', kind: 'gauge', read: () => this.feedLagMax },

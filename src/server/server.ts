@@ -23,6 +23,8 @@ import { Metrics } from './metrics.js';
 import { DiskChunkStore } from './store/disk-chunk-store.js';
 import { SqliteJournalStore } from './store/sqlite-journal-store.js';
 import type { ChunkStore, Device, JournalStore } from './store/types.js';
+import { FeedPages } from './sync/feed-pages.js';
+import { SendBudget } from './sync/send-budget.js';
 import { Session } from './sync/session.js';
 
 export const DEFAULT_PORT = 7711;
@@ -46,9 +48,23 @@ export interface ServerOptions {
   /** A socket that has not begun a request (or finished its TLS handshake) by then is dropped. */
   silentSocketMs?: number;
   maxBacklogBytes?: number;
+  /** Unsent bytes on a subscriber's socket beyond which it gets pages instead of live changes. */
+  feedWindowBytes?: number;
+  /** Unsent bytes on all sockets together: bulk and live feed pause above half, the slowest reader is cut above all. */
+  maxQueuedBytes?: number;
   /** How often the server collects garbage on its own; 0 turns it off. */
   gcIntervalMs?: number;
 }
+
+const MiB = 1024 * 1024;
+/**
+ * Small enough that 5,000 subscribers that stopped reading hold at most ~1.25 GiB (and the
+ * send budget stops that sooner); large enough for ~600 one-file live `changes` in a row.
+ * Bytes queue in the process only once the kernel's send buffer (up to 4 MiB on Linux) is
+ * full, so a reader with this much queued here is well behind, not just in a burst.
+ */
+const DEFAULT_FEED_WINDOW = 256 * 1024;
+const DEFAULT_MAX_QUEUED = 512 * MiB;
 
 export function dbFile(dataDir: string): string {
   return join(dataDir, 'ferry.db');
@@ -80,20 +96,28 @@ export class FerryServer {
     bus: Bus,
   ) {
     const metrics = new Metrics();
+    const protocolLimits = { ...DEFAULT_LIMITS, ...options.limits };
     this.ctx = {
       store,
       chunks,
       bus,
       metrics,
-      limits: { ...DEFAULT_LIMITS, ...options.limits },
+      limits: protocolLimits,
       log: options.logger,
       version: VERSION,
-      maxBacklogBytes: options.maxBacklogBytes ?? 64 * 1024 * 1024,
+      maxBacklogBytes: options.maxBacklogBytes ?? 64 * MiB,
+      feedWindowBytes: options.feedWindowBytes ?? DEFAULT_FEED_WINDOW,
+      sendBudget: new SendBudget(options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED, () => this.cutSlowestReader()),
+      // A quarter of the message limit leaves room for the envelope and any escaping.
+      pages: new FeedPages(store, protocolLimits.pageEntries, Math.floor(protocolLimits.maxMessageBytes / 4)),
     };
     metrics.gauge('ferry_feed_subscriptions', 'Folder feeds being pushed.', () => this.sum((s) => s.subscriptionCount));
     metrics.gauge('ferry_chunks_stored', 'Chunks in the chunk store.', async () => (await store.chunkStats()).count);
     metrics.gauge('ferry_chunk_bytes', 'Bytes in the chunk store.', async () => (await store.chunkStats()).bytes);
-    metrics.gauge('ferry_feed_backlog_bytes', 'Bytes queued to sockets and not yet sent.', () => this.sum((s) => s.backlog));
+    metrics.gauge('ferry_feed_backlog_bytes', 'Bytes queued to sockets and not yet sent.', () => this.ctx.sendBudget.total);
+    metrics.gauge('ferry_feed_backlog_peak_bytes', 'The most bytes queued to all sockets together so far.', () => this.ctx.sendBudget.peak);
+    metrics.gauge('ferry_socket_backlog_peak_bytes', 'The most bytes any open socket has had queued.', () => this.max((s) => s.peakBacklog));
+    metrics.gauge('ferry_feed_paging', 'Folder feeds being paged from the journal (catching up or behind).', () => this.sum((s) => s.pagingCount));
     this.allowedOrigins = new Set(options.allowedOrigins ?? []);
     const routes = new HttpRoutes(this.ctx);
     // A client that connects and never finishes its request (idle or slow, before any
@@ -154,6 +178,22 @@ export class FerryServer {
 
   get connectionCount(): number {
     return this.sessions.size;
+  }
+
+  private max(of: (s: Session) => number): number {
+    let n = 0;
+    for (const s of this.sessions) n = Math.max(n, of(s));
+    return n;
+  }
+
+  /** The send budget's backstop: the connection with the most queued goes first. */
+  private cutSlowestReader(): boolean {
+    let slowest: Session | undefined;
+    for (const s of this.sessions) if (!slowest || s.backlog > slowest.backlog) slowest = s;
+    if (!slowest || slowest.backlog === 0) return false;
+    this.ctx.metrics.budgetCuts += 1;
+    slowest.terminate('the server is over its send budget and this connection is the slowest reader');
+    return true;
   }
 
   private sum(of: (s: Session) => number): number {

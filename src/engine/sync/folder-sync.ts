@@ -349,7 +349,9 @@ export class FolderSync {
         this.dirty.add(entry.path);
       }
     });
-    if (!message.more) this.caughtUp = true;
+    // Pages with `more` (on subscribe, or when the server pages in a feed that fell behind)
+    // leave paths changed later at older revisions: plan only once the last page is in.
+    this.caughtUp = !message.more;
     this.schedule(0);
   }
 

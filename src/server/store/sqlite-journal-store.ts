@@ -525,9 +525,16 @@ export class SqliteJournalStore implements JournalStore {
         bytes += row.chunks.length + row.path.length + 512;
         if (bytes >= maxBytes || entries.length === limit) return { entries, rev: row.rev, more: true };
       }
-      const head = (this.s.folderById.get(folderId) as { rev: number } | undefined)?.rev ?? 0;
-      return { entries, rev: head, more: false };
+      return { entries, rev: this.headRev(folderId), more: false };
     })();
+  }
+
+  async head(folderId: number): Promise<number> {
+    return this.headRev(folderId);
+  }
+
+  private headRev(folderId: number): number {
+    return (this.s.folderById.get(folderId) as { rev: number } | undefined)?.rev ?? 0;
   }
 
   async history(folderId: number, path: string, limit: number): Promise<Entry[]> {

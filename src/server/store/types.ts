@@ -79,6 +79,8 @@ export interface JournalStore {
   commit(folderId: number, ops: Op[], device: string, time: number): Promise<CommitOutcome>;
   /** A page of at most `limit` entries and about `maxBytes` of them (at least one entry). */
   changesSince(folderId: number, cursor: number, limit: number, maxBytes: number): Promise<ChangesPage>;
+  /** The folder's newest revision (0 when it has none, or no such folder). */
+  head(folderId: number): Promise<number>;
   history(folderId: number, path: string, limit: number): Promise<Entry[]>;
   /** Commits revision `rev` of `path` again as its newest revision. */
   restore(folderId: number, path: string, rev: number, device: string, time: number): Promise<CommitOutcome | undefined>;

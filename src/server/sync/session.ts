@@ -25,7 +25,11 @@ import { Outbox } from '../../shared/protocol/outbox.js';
 
 interface Subscription {
   cursor: number;
-  /** False while paging through catch-up; live events then only mark it dirty. */
+  /**
+   * False while paging from the journal: on subscribe, and after falling behind (its socket
+   * held more than the feed window when a commit landed). Live events then only mark it
+   * dirty, so nothing is queued per commit for a subscriber that is not reading.
+   */
   live: boolean;
   dirty: boolean;
   unsubscribe: () => void;
@@ -88,13 +92,20 @@ export class Session {
     return this.subscriptions.size;
   }
 
-  /** Most entry bytes in one `changes` message, well under the message limit. */
-  private get pageBytes(): number {
-    return Math.floor(this.ctx.limits.maxMessageBytes / 4);
-  }
-
   get backlog(): number {
     return this.outbox.backlog;
+  }
+
+  /** The largest backlog this connection has had. */
+  get peakBacklog(): number {
+    return this.outbox.peak;
+  }
+
+  /** Subscriptions being paged from the journal rather than pushed live. */
+  get pagingCount(): number {
+    let n = 0;
+    for (const sub of this.subscriptions.values()) if (!sub.live) n += 1;
+    return n;
   }
 
   constructor(
@@ -104,7 +115,7 @@ export class Session {
   ) {
     this.device = device;
     this.log = ctx.log.child({ device: device.id, user: device.userName });
-    this.outbox = new Outbox(ws, OUTBOX_HIGH_WATER, (n) => (ctx.metrics.bytesOut += n));
+    this.outbox = new Outbox(ws, OUTBOX_HIGH_WATER, (n) => (ctx.metrics.bytesOut += n), ctx.sendBudget);
     this.helloTimer = setTimeout(() => this.close(Close.protocolError, 'no hello within 10 s'), HELLO_TIMEOUT_MS);
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('pong', () => (this.awaitingPong = false));
@@ -311,13 +322,19 @@ export class Session {
     await this.catchUp(message.folder, sub);
   }
 
-  /** Pages every current entry after the cursor, then hands the subscription to the live feed. */
+  /**
+   * Pages every current entry after the cursor, each page once the socket has drained below
+   * the feed window, then hands the subscription to the live feed.
+   */
   private async catchUp(folder: number, sub: Subscription): Promise<void> {
     sub.live = false;
-    const { pageEntries } = this.ctx.limits;
+    const window = this.ctx.feedWindowBytes;
     for (;;) {
       sub.dirty = false;
-      const page = await this.ctx.store.changesSince(folder, sub.cursor, pageEntries, this.pageBytes);
+      // Read the page only when it can be sent: a page read early would be older than needed.
+      await this.outbox.bulkRoom(window);
+      if (this.subscriptions.get(folder) !== sub) return;
+      const page = await this.ctx.pages.page(folder, sub.cursor);
       if (this.subscriptions.get(folder) !== sub) return;
       if (sub.cursor > page.rev) {
         // A cursor past the head means the server lost history (restored from a backup):
@@ -325,8 +342,7 @@ export class Session {
         sub.cursor = 0;
         continue;
       }
-      const changes = { type: 'changes', folder, from: sub.cursor, rev: page.rev, more: page.more, entries: page.entries };
-      await this.outbox.sendBulk(Buffer.from(JSON.stringify(changes)), false);
+      await this.outbox.sendBulk(page.data, false, window);
       sub.cursor = page.rev;
       // A commit that landed while this page waited for the socket is paged in too.
       if (!page.more && !sub.dirty) break;
@@ -340,8 +356,12 @@ export class Session {
       return;
     }
     if (event.rev <= sub.cursor) return;
-    if (this.outbox.backlog > this.ctx.maxBacklogBytes) {
-      this.terminate('the device is not reading its feed');
+    const backlog = this.outbox.backlog;
+    // Over the server's send budget, only readers that keep up (nothing queued) stay live.
+    if (backlog > this.ctx.feedWindowBytes || (backlog > 0 && this.ctx.sendBudget.full)) {
+      // Behind: queue nothing more per commit; page it in, coalesced, once the socket drains.
+      this.ctx.metrics.feedFellBehind += 1;
+      void this.catchUp(event.folder, sub).catch((err) => this.internal(undefined, err));
       return;
     }
     if (event.from > sub.cursor) {
@@ -351,8 +371,8 @@ export class Session {
     }
     const messages =
       event.from === sub.cursor
-        ? encodedFeed(event, this.pageBytes)
-        : feedMessages(event.folder, sub.cursor, event.rev, event.entries.filter((e) => e.rev > sub.cursor), this.pageBytes);
+        ? encodedFeed(event, this.ctx.pages.pageBytes)
+        : feedMessages(event.folder, sub.cursor, event.rev, event.entries.filter((e) => e.rev > sub.cursor), this.ctx.pages.pageBytes);
     for (const message of messages) this.outbox.send(message);
     sub.cursor = event.rev;
     this.ctx.metrics.observeFeedLag((Date.now() - event.at) / 1000);
