@@ -3,7 +3,7 @@
  * uses LocalBus; several server instances would share a Redis pub/sub behind the same
  * interface.
  */
-import type { Entry } from '../shared/protocol/messages.js';
+import type { Entry, MoveRun } from '../shared/protocol/messages.js';
 
 /** Revisions (from, rev] of one folder, as one commit produced them. */
 export interface FeedEvent {
@@ -11,6 +11,8 @@ export interface FeedEvent {
   from: number;
   rev: number;
   entries: Entry[];
+  /** The revisions of `entries` that moves wrote, in compact form (see FEATURE_MOVE_RUNS). */
+  moves: MoveRun[];
   /** When the commit was made (ms), to measure how long fan-out takes. */
   at: number;
 }
