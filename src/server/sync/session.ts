@@ -563,14 +563,14 @@ function feedMessages(folder: number, from: number, rev: number, entries: Entry[
     bytes = 0;
     start = end;
   };
-  const add = (into: string[], json: string, firstRev: number): void => {
+  const add = (json: string, firstRev: number, isRun: boolean): void => {
     if (bytes > 0 && bytes + json.length > maxBytes) flush(firstRev - 1);
-    into.push(json);
+    (isRun ? runs : batch).push(json);
     bytes += json.length;
   };
   for (const item of inRevOrder(entries, moves)) {
     if (!isRun(item)) {
-      add(batch, JSON.stringify(item), item.rev);
+      add(JSON.stringify(item), item.rev, false);
       continue;
     }
     // A run too long for one message goes as several, each continuing the previous.
@@ -578,7 +578,7 @@ function feedMessages(folder: number, from: number, rev: number, entries: Entry[
     const step = Math.max(1, Math.floor(maxBytes / perItem / 2));
     for (let i = 0; i < item.items.length; i += step) {
       const part = sliceRun(item, i, i + step);
-      add(runs, JSON.stringify(part), part.rev);
+      add(JSON.stringify(part), part.rev, true);
     }
   }
   flush(rev);
