@@ -413,25 +413,31 @@ export class FolderSync {
     const journal = this.d.journal;
     const folder = this.d.folderId;
     let paths: string[] | undefined;
-    let knownPaths: string[];
+    let knownPaths: Iterable<string>;
+    let known: (path: string) => LocalFile | undefined;
     if (this.scanEverything) {
       this.scanEverything = false;
       this.toScan.clear();
       paths = undefined;
-      knownPaths = journal.localPaths(folder);
+      // One read of the whole local tree instead of a query per path: a start-up scan of a
+      // large folder is otherwise dominated by them.
+      const all = journal.allLocal(folder);
+      knownPaths = all.keys();
+      known = (path) => all.get(path);
     } else {
       paths = [...this.toScan].filter((p) => !this.busy.has(p));
       for (const p of paths) this.toScan.delete(p);
-      knownPaths = [];
+      const below: string[] = [];
       for (const p of paths) {
-        for (const known of journal.localPaths(folder, p)) knownPaths.push(known);
+        for (const k of journal.localPaths(folder, p)) below.push(k);
       }
+      knownPaths = below;
+      const cache = new Map<string, LocalFile | undefined>();
+      known = (path) => {
+        if (!cache.has(path)) cache.set(path, journal.local(folder, path));
+        return cache.get(path);
+      };
     }
-    const cache = new Map<string, LocalFile | undefined>();
-    const known = (path: string): LocalFile | undefined => {
-      if (!cache.has(path)) cache.set(path, journal.local(folder, path));
-      return cache.get(path);
-    };
     const result = await this.scanner.scan(known, knownPaths, paths);
     this.noteMoves(result.changed, known);
     journal.batch(() => {
