@@ -3,7 +3,7 @@
  * uses LocalBus; several server instances would share a Redis pub/sub behind the same
  * interface.
  */
-import type { Entry } from '../shared/protocol/messages.js';
+import type { Entry, MoveRun } from '../shared/protocol/messages.js';
 
 /** Revisions (from, rev] of one folder, as one commit produced them. */
 export interface FeedEvent {
@@ -11,6 +11,8 @@ export interface FeedEvent {
   from: number;
   rev: number;
   entries: Entry[];
+  /** The revisions of `entries` that moves wrote, in compact form (see FEATURE_MOVE_RUNS). */
+  moves: MoveRun[];
   /** When the commit was made (ms), to measure how long fan-out takes. */
   at: number;
 }
@@ -76,5 +78,5 @@ export class LocalBus implements Bus {
 function merged(run: FeedEvent[]): FeedEvent {
   if (run.length === 1) return run[0]!;
   const first = run[0]!;
-  return { folder: first.folder, from: first.from, rev: run[run.length - 1]!.rev, entries: run.flatMap((e) => e.entries), at: first.at };
+  return { folder: first.folder, from: first.from, rev: run[run.length - 1]!.rev, entries: run.flatMap((e) => e.entries), moves: run.flatMap((e) => e.moves), at: first.at };
 }

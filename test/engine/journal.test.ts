@@ -37,7 +37,7 @@ describe('LocalJournal scanner reads', () => {
     expect(journal.local(folder, 'missing.txt')).toBeUndefined();
   });
 
-  it('lists the paths with a local state: all of them, or a directory and what is below it', () => {
+  it('reads the local state of every path at once, and lists the paths with one at and below a directory', () => {
     journal.setLocal(folder, 'd', dir);
     journal.setLocal(folder, 'd/x.txt', file('c'.repeat(64)));
     journal.setLocal(folder, 'd/sub', dir);
@@ -46,7 +46,9 @@ describe('LocalJournal scanner reads', () => {
     journal.setLocal(folder, 'd-x.txt', file('f'.repeat(64)));
     journal.setLocal(folder, 'gone.txt', file('0'.repeat(64)));
     journal.setLocal(folder, 'gone.txt', undefined);
-    expect(journal.localPaths(folder).sort()).toEqual(['d', 'd-x.txt', 'd/sub', 'd/sub/y.txt', 'd/x.txt', 'd2.txt']);
+    const all = journal.allLocal(folder);
+    expect([...all.keys()].sort()).toEqual(['d', 'd-x.txt', 'd/sub', 'd/sub/y.txt', 'd/x.txt', 'd2.txt']);
+    for (const path of all.keys()) expect(all.get(path)).toEqual(journal.local(folder, path));
     expect(journal.localPaths(folder, 'd').sort()).toEqual(['d', 'd/sub', 'd/sub/y.txt', 'd/x.txt']);
     expect(journal.localPaths(folder, 'd/x.txt')).toEqual(['d/x.txt']);
     expect(journal.localPaths(folder, 'gone.txt')).toEqual([]);

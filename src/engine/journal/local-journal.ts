@@ -212,10 +212,17 @@ export class LocalJournal {
     return row ? toLocal(row) : undefined;
   }
 
-  /** Paths with a local state: all of a folder's, or those at and below `dir`. */
-  localPaths(folder: number, dir?: string): string[] {
-    const rows = (dir === undefined ? this.s.localPaths.all(folder) : this.s.localPathsAt.all(folder, dir, dir + '/', dir + '0')) as { path: string }[];
+  /** Paths with a local state at and below `dir`. */
+  localPaths(folder: number, dir: string): string[] {
+    const rows = this.s.localPathsAt.all(folder, dir, dir + '/', dir + '0') as { path: string }[];
     return rows.map((r) => r.path);
+  }
+
+  /** What the scanner last saw at every path of a folder, in one read: for a full scan. */
+  allLocal(folder: number): Map<string, LocalFile> {
+    const all = new Map<string, LocalFile>();
+    for (const row of this.s.allLocal.iterate(folder) as Iterable<EntryRow>) all.set(row.path, toLocal(row)!);
+    return all;
   }
 
   /** Records strictly below a directory. */
@@ -402,7 +409,10 @@ function prepare(db: Database) {
       `SELECT local_kind, local_size, local_mtime, local_ino, local_mode, local_hash, local_target, local_chunks
        FROM entries WHERE folder = ? AND path = ?`,
     ),
-    localPaths: p(`SELECT path FROM entries WHERE folder = ? AND local_kind IS NOT NULL`),
+    allLocal: p(
+      `SELECT path, local_kind, local_size, local_mtime, local_ino, local_mode, local_hash, local_target, local_chunks
+       FROM entries WHERE folder = ? AND local_kind IS NOT NULL`,
+    ),
     localPathsAt: p(`SELECT path FROM entries WHERE folder = ? AND (path = ? OR (path >= ? AND path < ?)) AND local_kind IS NOT NULL`),
     below: p(`SELECT * FROM entries WHERE folder = ? AND path >= ? AND path < ? ORDER BY path`),
     setRemote: p(

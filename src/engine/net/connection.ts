@@ -11,6 +11,7 @@ import { Close, closeAction } from '../../shared/protocol/codes.js';
 import { decodeFrame, encodeFrame, FrameKind, type ChunkFrame } from '../../shared/protocol/frames.js';
 import { clientLimits, DEFAULT_LIMITS, type Limits } from '../../shared/protocol/limits.js';
 import {
+  FEATURE_MOVE_RUNS,
   PROTOCOL_VERSION,
   parseServerMessage,
   type ClientMessage,
@@ -149,7 +150,7 @@ export class Connection {
     });
     ws.on('open', () => {
       this.outbox = new Outbox(ws, OUTBOX_HIGH_WATER, (n) => (this.bytesSent += n));
-      this.send({ type: 'hello', protocol: PROTOCOL_VERSION, client: this.options.client });
+      this.send({ type: 'hello', protocol: PROTOCOL_VERSION, client: this.options.client, features: [FEATURE_MOVE_RUNS] });
     });
     // A socket being closed still hands over what it had buffered; once it is no longer the
     // current one (stopped, or replaced), nothing it says may reach the engine.

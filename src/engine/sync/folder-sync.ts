@@ -16,6 +16,7 @@ import type { Activity, FolderPhase, FolderStatus, IssueKind, SyncIssue } from '
 import { isSameOrInside, parentPath } from '../../shared/paths.js';
 import type { Entry, Op, ServerMessageOf } from '../../shared/protocol/messages.js';
 import type { ChunkList } from '../content/file-content.js';
+import { expandRuns } from '../../shared/protocol/move-runs.js';
 import type { HashPool } from '../content/hash-pool.js';
 import type { LocalFile, LocalJournal, PathRecord, PendingApply } from '../journal/local-journal.js';
 import { Disconnected, RequestFailed, type Connection } from '../net/connection.js';
@@ -332,9 +333,17 @@ export class FolderSync {
       // The server answered a cursor past its head with everything: merge.
       this.d.journal.forgetServer(this.d.folderId);
     }
+    const expanded = expandRuns(message.entries, message.moves ?? [], (path) => this.d.journal.get(this.d.folderId, path)?.remote);
+    if ('missing' in expanded) {
+      // A move of something this device does not hold as the server had it: catch-up pages
+      // always carry full entries.
+      this.d.log.warn({ folder: this.d.name, path: expanded.missing }, 'a move on the feed names an entry this device lacks; catching up');
+      this.subscribe();
+      return;
+    }
     this.resubscribed = false;
     const accepted: Entry[] = [];
-    for (const entry of message.entries) {
+    for (const entry of expanded.entries) {
       const problem = portabilityProblem(entry.path, this.d.options.platform);
       if (problem && !entry.deleted) {
         this.setIssue(`name:${entry.path}`, 'unsupported-name', entry.path, `not synced on this device: ${problem}`);
@@ -419,25 +428,31 @@ export class FolderSync {
     const journal = this.d.journal;
     const folder = this.d.folderId;
     let paths: string[] | undefined;
-    let knownPaths: string[];
+    let knownPaths: Iterable<string>;
+    let known: (path: string) => LocalFile | undefined;
     if (this.scanEverything) {
       this.scanEverything = false;
       this.toScan.clear();
       paths = undefined;
-      knownPaths = journal.localPaths(folder);
+      // One read of the whole local tree instead of a query per path: a start-up scan of a
+      // large folder is otherwise dominated by them.
+      const all = journal.allLocal(folder);
+      knownPaths = all.keys();
+      known = (path) => all.get(path);
     } else {
       paths = [...this.toScan].filter((p) => !this.busy.has(p));
       for (const p of paths) this.toScan.delete(p);
-      knownPaths = [];
+      const below: string[] = [];
       for (const p of paths) {
-        for (const known of journal.localPaths(folder, p)) knownPaths.push(known);
+        for (const k of journal.localPaths(folder, p)) below.push(k);
       }
+      knownPaths = below;
+      const cache = new Map<string, LocalFile | undefined>();
+      known = (path) => {
+        if (!cache.has(path)) cache.set(path, journal.local(folder, path));
+        return cache.get(path);
+      };
     }
-    const cache = new Map<string, LocalFile | undefined>();
-    const known = (path: string): LocalFile | undefined => {
-      if (!cache.has(path)) cache.set(path, journal.local(folder, path));
-      return cache.get(path);
-    };
     const result = await this.scanner.scan(known, knownPaths, paths);
     this.noteMoves(result.changed, known);
     journal.batch(() => {
@@ -606,10 +621,13 @@ export class FolderSync {
     const handled = new Set<string>();
     if (this.moveHints.size === 0) return handled;
     const byPath = new Map(decisions.map((x) => [x.record.path, x]));
-    for (const [to, from] of this.moveHints) {
+    // Outermost first: a directory's move carries its contents, which were seen as moved too.
+    const hints = [...this.moveHints].sort(([a], [b]) => depth(a) - depth(b));
+    for (const [to, from] of hints) {
       const add = byPath.get(to);
       const del = byPath.get(from);
       this.moveHints.delete(to);
+      if (handled.has(to) || handled.has(from)) continue;
       if (!add || !del || add.action !== 'commit' || del.action !== 'commit') continue;
       const src = del.record;
       if (!add.record.local || add.record.synced || src.local || !src.remote || src.remote.deleted || !src.synced) continue;

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
 import { parentPath } from '../../shared/paths.js';
-import type { CommitResult, Entry, FolderInfo, Op, PutOp, Role } from '../../shared/protocol/messages.js';
+import type { CommitResult, Entry, FolderInfo, MoveRun, Op, PutOp, Role } from '../../shared/protocol/messages.js';
 import { openSqlite } from '../../shared/sqlite.js';
 import { migrate } from './sqlite-schema.js';
 import type { ChangesPage, CommitOutcome, Device, Folder, JournalStore, User } from './types.js';
@@ -314,6 +314,7 @@ export class SqliteJournalStore implements JournalStore {
     let bytes = 0;
     let files = 0;
     const entries: Entry[] = [];
+    const moves: MoveRun[] = [];
     const results: CommitResult[] = [];
     const need = new Set<string>();
 
@@ -444,14 +445,25 @@ export class SqliteJournalStore implements JournalStore {
             break;
           }
           const moving = src.kind === 'dir' ? [src, ...this.liveDescendants(folderId, op.from)] : [src];
-          let movedRev = 0;
+          const run = (kind: MoveRun['run'], items: CurrentRow[]): MoveRun => ({
+            run: kind,
+            from: op.from,
+            to: op.path,
+            rev: rev + 1,
+            device,
+            time,
+            items: items.map((item) => [item.path.slice(op.from.length), item.rev]),
+          });
+          moves.push(run('copy', moving));
+          const movedRev = rev + 1;
           for (const item of moving) {
             const { folder_id: _f, rev: _r, ...content } = this.revisionRow(folderId, item.rev);
             const path = op.path + item.path.slice(op.from.length);
-            const r = write({ ...content, path, device, time, moved_from: item.path }, this.current(folderId, path));
-            if (item === src) movedRev = r;
+            write({ ...content, path, device, time, moved_from: item.path }, this.current(folderId, path));
           }
-          for (const item of moving.reverse()) write(tombstone(item), item);
+          moving.reverse();
+          moves.push(run('tombstone', moving));
+          for (const item of moving) write(tombstone(item), item);
           results.push({ path: op.path, rev: movedRev });
           break;
         }
@@ -470,7 +482,7 @@ export class SqliteJournalStore implements JournalStore {
       }
       this.s.updateFolder.run(rev, bytes, files, folderId);
     }
-    return { kind: 'committed', results, from, rev, entries };
+    return { kind: 'committed', results, from, rev, entries, moves };
   }
 
   private current(folderId: number, path: string): CurrentRow | undefined {

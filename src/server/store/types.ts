@@ -4,7 +4,7 @@
  * ChunkStore and Redis behind Bus (src/server/bus.ts) without touching it. Methods are
  * async for that reason even though the SQLite implementation is synchronous inside.
  */
-import type { CommitResult, Entry, FolderInfo, Op, Role } from '../../shared/protocol/messages.js';
+import type { CommitResult, Entry, FolderInfo, MoveRun, Op, Role } from '../../shared/protocol/messages.js';
 
 export interface User {
   id: number;
@@ -36,7 +36,16 @@ export interface Folder {
 }
 
 export type CommitOutcome =
-  | { kind: 'committed'; results: CommitResult[]; from: number; rev: number; entries: Entry[] }
+  | {
+      kind: 'committed';
+      results: CommitResult[];
+      from: number;
+      rev: number;
+      /** Every revision the commit wrote. */
+      entries: Entry[];
+      /** The revisions of `entries` that moves wrote, in compact form, for clients that read it. */
+      moves: MoveRun[];
+    }
   /** The puts name chunks the folder does not hold yet; nothing was committed. */
   | { kind: 'need'; chunks: string[] }
   | { kind: 'refused'; code: 'quota_exceeded' | 'bad_request'; message: string };

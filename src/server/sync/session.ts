@@ -9,6 +9,7 @@ import type { RawData, WebSocket } from 'ws';
 import { Close, ErrorCode, type ErrorCodeValue } from '../../shared/protocol/codes.js';
 import { decodeFrame, encodeFrame, FrameKind, type ChunkFrame } from '../../shared/protocol/frames.js';
 import {
+  FEATURE_MOVE_RUNS,
   PROTOCOL_VERSION,
   parseClientMessage,
   type ClientMessage,
@@ -16,8 +17,10 @@ import {
   type FolderInfo,
   type Role,
   type Entry,
+  type MoveRun,
   type ServerMessage,
 } from '../../shared/protocol/messages.js';
+import { inRevOrder, isRun, runEnd, sliceRun } from '../../shared/protocol/move-runs.js';
 import type { FeedEvent } from '../bus.js';
 import type { ServerContext } from '../context.js';
 import { ChunkHashMismatch, type CommitOutcome, type Device } from '../store/types.js';
@@ -71,6 +74,8 @@ export class Session {
   private readonly log: Logger;
   private readonly outbox: Outbox;
   private greeted = false;
+  /** The client reads move runs (FEATURE_MOVE_RUNS) in live `changes`. */
+  private moveRuns = false;
   /** Settles once `hello` is answered; every later message waits for it, in arrival order. */
   private ready: Promise<void> = Promise.resolve();
   private closed = false;
@@ -289,6 +294,7 @@ export class Session {
       this.fail(undefined, ErrorCode.unsupportedProtocol, `this server speaks protocol ${PROTOCOL_VERSION}, not ${message.protocol}`);
       return this.close(Close.versionMismatch, `protocol ${PROTOCOL_VERSION} required`);
     }
+    this.moveRuns = message.features?.includes(FEATURE_MOVE_RUNS) ?? false;
     const folders = await this.ctx.store.foldersOf(this.device.userId);
     this.folders = new Map(folders.map((f) => [f.id, f]));
     this.log.info({ client: message.client }, 'device connected');
@@ -371,7 +377,7 @@ export class Session {
     }
     const messages =
       event.from === sub.cursor
-        ? encodedFeed(event, this.ctx.pages.pageBytes)
+        ? encodedFeed(event, this.ctx.pages.pageBytes, this.moveRuns)
         : feedMessages(event.folder, sub.cursor, event.rev, event.entries.filter((e) => e.rev > sub.cursor), this.ctx.pages.pageBytes);
     for (const message of messages) this.outbox.send(message);
     sub.cursor = event.rev;
@@ -412,7 +418,7 @@ export class Session {
         this.ctx.metrics.revisions += outcome.rev - outcome.from;
         this.send({ type: 'committed', req, rev: outcome.rev, results: outcome.results });
         if (outcome.rev > outcome.from) {
-          this.ctx.bus.publish({ folder, from: outcome.from, rev: outcome.rev, entries: outcome.entries, at: Date.now() });
+          this.ctx.bus.publish({ folder, from: outcome.from, rev: outcome.rev, entries: outcome.entries, moves: outcome.moves, at: Date.now() });
         }
       }
     }
@@ -538,37 +544,62 @@ export class Session {
   }
 }
 
-/** A feed event is serialized once, however many subscribers receive it. */
-const encoded = new WeakMap<FeedEvent, Buffer[]>();
-function encodedFeed(event: FeedEvent, maxBytes: number): Buffer[] {
-  let messages = encoded.get(event);
+/** A feed event is serialized once in each form, however many subscribers receive it. */
+const encoded = { full: new WeakMap<FeedEvent, Buffer[]>(), runs: new WeakMap<FeedEvent, Buffer[]>() };
+function encodedFeed(event: FeedEvent, maxBytes: number, moveRuns: boolean): Buffer[] {
+  const cache = moveRuns ? encoded.runs : encoded.full;
+  let messages = cache.get(event);
   if (!messages) {
-    messages = feedMessages(event.folder, event.from, event.rev, event.entries, maxBytes);
-    encoded.set(event, messages);
+    messages = moveRuns
+      ? feedMessages(event.folder, event.from, event.rev, withoutRunEntries(event), maxBytes, event.moves)
+      : feedMessages(event.folder, event.from, event.rev, event.entries, maxBytes);
+    cache.set(event, messages);
   }
   return messages;
 }
 
+/** The entries of an event that its move runs do not stand for. */
+function withoutRunEntries(event: FeedEvent): Entry[] {
+  if (event.moves.length === 0) return event.entries;
+  return event.entries.filter((e) => !event.moves.some((run) => e.rev >= run.rev && e.rev <= runEnd(run)));
+}
+
 /**
  * `changes` messages covering (from, rev], split so none carries much more than `maxBytes`
- * of entries: a commit that moves a large tree must not exceed the message limit.
+ * of entries and move-run items: a commit that moves a large tree must not exceed the
+ * message limit.
  */
-function feedMessages(folder: number, from: number, rev: number, entries: Entry[], maxBytes: number): Buffer[] {
+function feedMessages(folder: number, from: number, rev: number, entries: Entry[], maxBytes: number, moves: MoveRun[] = []): Buffer[] {
   const messages: Buffer[] = [];
   let batch: string[] = [];
+  let runs: string[] = [];
   let bytes = 0;
   let start = from;
   const flush = (end: number): void => {
-    messages.push(Buffer.from(`{"type":"changes","folder":${folder},"from":${start},"rev":${end},"more":false,"entries":[${batch.join(',')}]}`));
+    const tail = runs.length > 0 ? `,"moves":[${runs.join(',')}]` : '';
+    messages.push(Buffer.from(`{"type":"changes","folder":${folder},"from":${start},"rev":${end},"more":false,"entries":[${batch.join(',')}]${tail}}`));
     batch = [];
+    runs = [];
     bytes = 0;
     start = end;
   };
-  for (const entry of entries) {
-    const json = JSON.stringify(entry);
-    if (bytes > 0 && bytes + json.length > maxBytes) flush(entry.rev - 1);
-    batch.push(json);
+  const add = (json: string, firstRev: number, isRun: boolean): void => {
+    if (bytes > 0 && bytes + json.length > maxBytes) flush(firstRev - 1);
+    (isRun ? runs : batch).push(json);
     bytes += json.length;
+  };
+  for (const item of inRevOrder(entries, moves)) {
+    if (!isRun(item)) {
+      add(JSON.stringify(item), item.rev, false);
+      continue;
+    }
+    // A run too long for one message goes as several, each continuing the previous.
+    const perItem = Math.max(1, Math.ceil(JSON.stringify(item.items).length / item.items.length));
+    const step = Math.max(1, Math.floor(maxBytes / perItem / 2));
+    for (let i = 0; i < item.items.length; i += step) {
+      const part = sliceRun(item, i, i + step);
+      add(JSON.stringify(part), part.rev, true);
+    }
   }
   flush(rev);
   return messages;

@@ -116,7 +116,14 @@ export function contentProblem(c: z.infer<typeof Content>): string | undefined {
 
 // ---- client → server -------------------------------------------------------------
 
-export const Hello = z.object({ type: z.literal('hello'), protocol: z.number().int(), client: z.string().max(256) });
+/** What a client can read beyond the base protocol; the server sends only what was announced. */
+export const FEATURE_MOVE_RUNS = 'move-runs';
+export const Hello = z.object({
+  type: z.literal('hello'),
+  protocol: z.number().int(),
+  client: z.string().max(256),
+  features: z.array(z.string().max(64)).max(64).optional(),
+});
 /** `req` is optional on these: it only tags an `error` answer. */
 export const Subscribe = z.object({ type: z.literal('subscribe'), req: Req.optional(), folder: FolderId, cursor: Rev });
 export const Unsubscribe = z.object({ type: z.literal('unsubscribe'), req: Req.optional(), folder: FolderId });
@@ -174,7 +181,44 @@ export const Welcome = z.object({
   limits: LimitsSchema,
 });
 export const Folders = z.object({ type: z.literal('folders'), folders: z.array(FolderInfo) });
-/** Every current entry with a revision in (from, rev]; `more` while catch-up continues. */
+/** Where an item of a move run lies below the run's roots: '' for the root itself, else '/' and the rest. */
+const RunSuffix = z.string().refine((s) => s === '' || s.startsWith('/'), "must be '' or start with '/'");
+
+/**
+ * Consecutive revisions written by one directory move, in compact form: the entries they
+ * stand for are derived from the source entries the client already holds. Item i is
+ * revision `rev + i`. A `copy` run writes, for each item, the entry of `from + suffix` at
+ * `sourceRev` to `to + suffix` with `movedFrom` set; a `tombstone` run deletes `from + suffix`
+ * (that entry being at `sourceRev`). Both take `device` and `time` from the run.
+ */
+export const MoveRun = z
+  .object({
+    run: z.enum(['copy', 'tombstone']),
+    from: WirePath,
+    to: WirePath,
+    rev: Rev,
+    device: z.string().max(256),
+    time: count,
+    items: z.array(z.tuple([RunSuffix, Rev])).min(1),
+  })
+  .superRefine((run, ctx) => {
+    for (const [suffix] of run.items) {
+      for (const root of [run.from, run.to]) {
+        const check = checkPath(root + suffix);
+        if (!check.ok) {
+          ctx.addIssue({ code: 'custom', message: check.reason, params: { ferry: INVALID_PATH } });
+          return;
+        }
+      }
+    }
+  });
+export type MoveRun = z.infer<typeof MoveRun>;
+
+/**
+ * Every current entry with a revision in (from, rev]; `more` while catch-up continues.
+ * `moves` (live messages, to clients that announced FEATURE_MOVE_RUNS) stands for the
+ * revisions of directory moves, which `entries` then leaves out.
+ */
 export const Changes = z.object({
   type: z.literal('changes'),
   folder: FolderId,
@@ -182,6 +226,7 @@ export const Changes = z.object({
   rev: Rev,
   more: z.boolean(),
   entries: z.array(Entry),
+  moves: z.array(MoveRun).optional(),
 });
 export const CommitResult = z.union([
   z.object({ path: WirePath, rev: Rev }),
