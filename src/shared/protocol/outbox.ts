@@ -2,15 +2,28 @@
  * Sending on one socket with flow control. Control messages go out at once; chunk frames
  * and catch-up pages wait while more than `highWater` bytes are still queued in the
  * socket, so a slow reader holds back its own bulk data and never blocks anyone else.
+ *
+ * What is sent in one turn of the event loop leaves in one write: the socket is corked at
+ * the first message and uncorked once the turn's I/O callbacks have run. With many small
+ * files, answers and frames come a few at a time per turn, and a write (a system call)
+ * each cost more than the bytes.
  */
 import type { WebSocket } from 'ws';
+
+/** The stream under the WebSocket (a TCP or TLS socket). */
+export interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
 
 export class Outbox {
   private queued = 0;
   private waiters: (() => void)[] = [];
+  private corked = false;
 
   constructor(
     private readonly ws: WebSocket,
+    private readonly socket: Corkable,
     private readonly highWater: number,
     private readonly onSent: (bytes: number) => void,
   ) {}
@@ -20,6 +33,7 @@ export class Outbox {
     if (this.ws.readyState !== this.ws.OPEN) return;
     const data = Buffer.isBuffer(message) ? message : Buffer.from(JSON.stringify(message));
     this.track(data.length);
+    this.holdUntilTurnEnds();
     this.ws.send(data, { binary: false }, () => this.untrack(data.length));
   }
 
@@ -28,7 +42,18 @@ export class Outbox {
     await this.room();
     if (this.ws.readyState !== this.ws.OPEN) return;
     this.track(data.length);
+    this.holdUntilTurnEnds();
     this.ws.send(data, { binary }, () => this.untrack(data.length));
+  }
+
+  private holdUntilTurnEnds(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    setImmediate(() => {
+      this.corked = false;
+      this.socket.uncork();
+    });
   }
 
   /** Resolves when the socket has room for more bulk data (or is closed). */
