@@ -255,8 +255,9 @@ export class SqliteJournalStore implements JournalStore {
 
   /**
    * Group commit: the commits (and upload records) that arrive in one turn of the event
-   * loop share one SQLite transaction, each inside its own savepoint, so a refusal rolls back only its own
-   * commit. BEGIN/COMMIT is most of a small commit's cost; this pays it once per turn.
+   * loop share one SQLite transaction, each inside its own savepoint, so a refusal rolls
+   * back only its own commit. BEGIN/COMMIT is most of a small commit's cost; this pays it
+   * once per turn.
    * Every promise settles after the shared COMMIT, so an answer always means durable.
    */
   private grouped<T extends CommitOutcome | undefined>(work: () => T): Promise<T | CommitOutcome> {
