@@ -25,6 +25,7 @@ import { VERSION } from '../shared/version.js';
 import { HashPool } from './content/hash-pool.js';
 import { LocalJournal } from './journal/local-journal.js';
 import { Connection, type ConnectionOptions } from './net/connection.js';
+import { MissingChunks } from './net/missing-chunks.js';
 import { Throttle } from './net/throttle.js';
 import { DEFAULT_FOLDER_OPTIONS, FolderSync, type FolderSyncOptions } from './sync/folder-sync.js';
 import { currentPlatform } from './sync/portability.js';
@@ -109,6 +110,7 @@ export class Engine implements SyncBridge {
       },
     );
     const folderOptions: FolderSyncOptions = { ...DEFAULT_FOLDER_OPTIONS, platform: currentPlatform(), ...options.folderOptions };
+    const missingChunks = new MissingChunks(this.conn);
     for (const pair of options.folders) {
       const root = resolve(pair.root);
       const row = this.journal.openFolder(options.server, pair.name, root);
@@ -119,6 +121,7 @@ export class Engine implements SyncBridge {
           name: pair.name,
           root,
           conn: this.conn,
+          missingChunks,
           hashes: this.hashes,
           device: () => this.deviceName ?? 'this device',
           up: this.up,

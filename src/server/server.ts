@@ -237,11 +237,11 @@ export class FerryServer {
       return refuse(socket, 401, 'Unauthorized');
     }
     if (socket.destroyed) return;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, device));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, device));
   }
 
-  private accept(ws: import('ws').WebSocket, device: Device): void {
-    const session = new Session(ws, this.ctx, device);
+  private accept(ws: import('ws').WebSocket, socket: Socket, device: Device): void {
+    const session = new Session(ws, socket, this.ctx, device);
     this.sessions.add(session);
     this.ctx.metrics.connections = this.sessions.size;
     void this.ctx.store.touchDevice(device.id, Date.now());

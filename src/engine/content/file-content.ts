@@ -31,9 +31,10 @@ export async function readFileContent(file: string, params: ChunkParams = DEFAUL
     let chunkHash: Hash = createHash('sha256');
     let chunkBytes = 0;
     let size = 0;
-    const buf = Buffer.allocUnsafe(READ_BYTES);
+    // Sized to the file (one more byte to see its end in one read): most files are small.
+    const buf = Buffer.allocUnsafe(Math.min(READ_BYTES, before.size + 1));
     for (;;) {
-      const { bytesRead } = await handle.read(buf, 0, READ_BYTES, null);
+      const { bytesRead } = await handle.read(buf, 0, buf.length, null);
       if (bytesRead === 0) break;
       const data = buf.subarray(0, bytesRead);
       size += bytesRead;

@@ -18,7 +18,7 @@ import {
   type ServerMessage,
   type ServerMessageOf,
 } from '../../shared/protocol/messages.js';
-import { Outbox } from '../../shared/protocol/outbox.js';
+import { Outbox, type Corkable } from '../../shared/protocol/outbox.js';
 
 /** The connection's state is what the bridge reports. */
 export type ConnectionState = ConnectionStatus;
@@ -148,8 +148,10 @@ export class Connection {
       else if (status === 403) this.giveUp({ status: 'failed', reason: 'the server refused this client (HTTP 403)' });
       else this.scheduleRetry(`the server answered HTTP ${status}`);
     });
+    let socket: Corkable | undefined;
+    ws.on('upgrade', (res) => (socket = res.socket));
     ws.on('open', () => {
-      this.outbox = new Outbox(ws, OUTBOX_HIGH_WATER, (n) => (this.bytesSent += n));
+      this.outbox = new Outbox(ws, socket!, OUTBOX_HIGH_WATER, (n) => (this.bytesSent += n));
       this.send({ type: 'hello', protocol: PROTOCOL_VERSION, client: this.options.client, features: [FEATURE_MOVE_RUNS] });
     });
     // A socket being closed still hands over what it had buffered; once it is no longer the

@@ -11,8 +11,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { chmod, lstat, mkdir, open, readdir, rename, rm, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import { RESERVED_DIR } from '../../shared/paths.js';
 import type { Entry } from '../../shared/protocol/messages.js';
 import type { LocalFile } from '../journal/local-journal.js';
@@ -47,6 +47,8 @@ export type ChunkSource = (hash: string, size: number, index: number) => Promise
 
 export class FolderDisk {
   readonly stagingDir: string;
+  /** The root's real path as last seen (the root may itself be reached through a link). */
+  private realRoot: string | undefined;
 
   constructor(readonly root: string) {
     this.stagingDir = join(root, RESERVED_DIR, 'staging');
@@ -92,8 +94,9 @@ export class FolderDisk {
 
   /** Creates the parents of `rel`; returns the ones it had to create. */
   async ensureParents(rel: string): Promise<string[]> {
-    const created: string[] = [];
     const parts = rel.split('/');
+    if (parts.length > 1 && (await this.parentsInPlace(parts.slice(0, -1).join('/')))) return [];
+    const created: string[] = [];
     for (let i = 1; i < parts.length; i++) {
       const dir = parts.slice(0, i).join('/');
       const st = await this.stat(dir);
@@ -109,6 +112,24 @@ export class FolderDisk {
       }
     }
     return created;
+  }
+
+  /**
+   * Whether `dir` and all its ancestors are real directories (no link among them): the real
+   * path of `dir/.` (which fails unless `dir` is a directory) is then the root's real path
+   * plus `dir`. One realpath instead of an lstat per level, which was most of a small
+   * file's write; anything else takes the walk, which says what is wrong.
+   */
+  private async parentsInPlace(dir: string): Promise<boolean> {
+    try {
+      const real = await realpath(this.path(dir) + sep + '.');
+      const parts = dir.split('/');
+      if (this.realRoot !== undefined && real === join(this.realRoot, ...parts)) return true;
+      this.realRoot = await realpath(this.root);
+      return real === join(this.realRoot, ...parts);
+    } catch {
+      return false;
+    }
   }
 
   /** Creates a new staging file (and the staging folder, if it went missing). */

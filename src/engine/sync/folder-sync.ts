@@ -20,6 +20,7 @@ import { expandRuns } from '../../shared/protocol/move-runs.js';
 import type { HashPool } from '../content/hash-pool.js';
 import type { LocalFile, LocalJournal, PathRecord, PendingApply } from '../journal/local-journal.js';
 import { Disconnected, RequestFailed, type Connection } from '../net/connection.js';
+import type { MissingChunks } from '../net/missing-chunks.js';
 import type { Throttle } from '../net/throttle.js';
 import { IGNORE_FILE, IgnoreRules } from '../scan/ignore-rules.js';
 import { FRESH_MS, RootMissing, Scanner } from '../scan/scanner.js';
@@ -70,6 +71,7 @@ export interface FolderSyncDeps {
   name: string;
   root: string;
   conn: Connection;
+  missingChunks: MissingChunks;
   hashes: HashPool;
   device: () => string;
   up: Throttle;
@@ -723,12 +725,7 @@ export class FolderSync {
     const { path, local } = record;
     const folder = this.remoteId!;
     const conn = this.d.conn;
-    const hashes = [...new Set(local.chunks.map(([h]) => h))];
-    const missing = new Set<string>();
-    for (let i = 0; i < hashes.length; i += conn.limits.maxHashesPerRequest) {
-      const have = await conn.request<ServerMessageOf<'have'>>({ type: 'has', folder, hashes: hashes.slice(i, i + conn.limits.maxHashesPerRequest) });
-      for (const h of have.missing) missing.add(h);
-    }
+    const missing = await this.d.missingChunks.of(folder, [...new Set(local.chunks.map(([h]) => h))]);
     let total = 0;
     for (const [h, size] of local.chunks) if (missing.has(h)) total += size;
     const progress = this.d.progress.start(this.d.folderId, path, 'up', total);

@@ -262,9 +262,10 @@ export class SqliteJournalStore implements JournalStore {
   }
 
   /**
-   * Group commit: the commits that arrive in one turn of the event loop share one SQLite
-   * transaction, each inside its own savepoint, so a refusal rolls back only its own
-   * commit. BEGIN/COMMIT is most of a small commit's cost; this pays it once per turn.
+   * Group commit: the commits (and upload records) that arrive in one turn of the event
+   * loop share one SQLite transaction, each inside its own savepoint, so a refusal rolls
+   * back only its own commit. BEGIN/COMMIT is most of a small commit's cost; this pays it
+   * once per turn.
    * Every promise settles after the shared COMMIT, so an answer always means durable.
    */
   private grouped<T extends CommitOutcome | undefined>(work: () => T): Promise<T | CommitOutcome> {
@@ -564,10 +565,13 @@ export class SqliteJournalStore implements JournalStore {
   }
 
   async recordUpload(folderId: number, hash: string, size: number, time: number): Promise<void> {
-    this.db.transaction(() => {
+    // Grouped like commits: many small files' chunks arrive in one turn, and each would
+    // otherwise pay a transaction of its own.
+    await this.grouped(() => {
       this.s.insertChunk.run(hash, size, time);
       this.s.upsertUpload.run(folderId, hash, time);
-    })();
+      return undefined;
+    });
   }
 
   async chunkKnown(hash: string): Promise<boolean> {

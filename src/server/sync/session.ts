@@ -24,7 +24,7 @@ import { inRevOrder, isRun, runEnd, sliceRun } from '../../shared/protocol/move-
 import type { FeedEvent } from '../bus.js';
 import type { ServerContext } from '../context.js';
 import { ChunkHashMismatch, type CommitOutcome, type Device } from '../store/types.js';
-import { Outbox } from '../../shared/protocol/outbox.js';
+import { Outbox, type Corkable } from '../../shared/protocol/outbox.js';
 
 interface Subscription {
   cursor: number;
@@ -115,12 +115,13 @@ export class Session {
 
   constructor(
     private readonly ws: WebSocket,
+    socket: Corkable,
     private readonly ctx: ServerContext,
     device: Device,
   ) {
     this.device = device;
     this.log = ctx.log.child({ device: device.id, user: device.userName });
-    this.outbox = new Outbox(ws, OUTBOX_HIGH_WATER, (n) => (ctx.metrics.bytesOut += n), ctx.sendBudget);
+    this.outbox = new Outbox(ws, socket, OUTBOX_HIGH_WATER, (n) => (ctx.metrics.bytesOut += n), ctx.sendBudget);
     this.helloTimer = setTimeout(() => this.close(Close.protocolError, 'no hello within 10 s'), HELLO_TIMEOUT_MS);
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('pong', () => (this.awaitingPong = false));

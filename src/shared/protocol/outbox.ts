@@ -4,8 +4,19 @@
  * in the socket, so a slow reader holds back its own bulk data and never blocks anyone else.
  * A server also bounds what all its sockets queue together: bulk data then waits for that
  * shared budget too.
+ *
+ * What is sent in one turn of the event loop leaves in one write: the socket is corked at
+ * the first message and uncorked once the turn's I/O callbacks have run. With many small
+ * files, answers and frames come a few at a time per turn, and a write (a system call)
+ * each cost more than the bytes.
  */
 import type { WebSocket } from 'ws';
+
+/** The stream under the WebSocket (a TCP or TLS socket). */
+export interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
 
 /**
  * Bytes queued across many sockets, under one budget. It is given the buffers themselves:
@@ -32,9 +43,11 @@ export class Outbox {
   private readonly inFlight = new Map<Buffer, number>();
   private waiters: Waiter[] = [];
   private released = false;
+  private corked = false;
 
   constructor(
     private readonly ws: WebSocket,
+    private readonly socket: Corkable,
     private readonly highWater: number,
     private readonly onSent: (bytes: number) => void,
     private readonly shared?: SharedQueue,
@@ -45,6 +58,7 @@ export class Outbox {
     if (!this.open) return;
     const data = Buffer.isBuffer(message) ? message : Buffer.from(JSON.stringify(message));
     this.track(data);
+    this.holdUntilTurnEnds();
     this.ws.send(data, { binary: false }, () => this.untrack(data));
   }
 
@@ -54,7 +68,18 @@ export class Outbox {
     while (this.bulkWaits(limit)) await this.wakeUp(limit);
     if (!this.open) return;
     this.track(data);
+    this.holdUntilTurnEnds();
     this.ws.send(data, { binary }, () => this.untrack(data));
+  }
+
+  private holdUntilTurnEnds(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    setImmediate(() => {
+      this.corked = false;
+      this.socket.uncork();
+    });
   }
 
   /** Resolves when bulk data up to `limit` would be sent at once (or the socket is closed). */
