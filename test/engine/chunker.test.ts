@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Chunker, DEFAULT_CHUNK_PARAMS, type ChunkParams } from '../../src/engine/content/chunker.js';
-import { readFileContent } from '../../src/engine/content/file-content.js';
+import { readFileContent, type FoundChunk } from '../../src/engine/content/file-content.js';
+import { HashPool } from '../../src/engine/content/hash-pool.js';
 
 const SMALL: ChunkParams = { minSize: 2 * 1024, avgSize: 8 * 1024, maxSize: 32 * 1024 };
 const TINY: ChunkParams = { minSize: 64, avgSize: 256, maxSize: 1024 };
@@ -250,6 +251,71 @@ describe('readFileContent', () => {
     expect(z.chunks.length).toBeGreaterThan(1);
     const f = await check('former-default-random', pseudoRandom(9 * MiB + 5, 12), FORMER_DEFAULT);
     expect(f.chunks.some(([, size]) => size > 1 * MiB)).toBe(true);
+  });
+});
+
+describe('chunk bytes handed over while hashing', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-found-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Checks that the chunks handed over are, in order, the file's chunk list with its exact bytes. */
+  function expectHandedOver(found: FoundChunk[], data: Buffer, chunks: [string, number][]): void {
+    expect(found.map((f) => [f.hash, f.size])).toEqual(chunks);
+    let offset = 0;
+    for (const f of found) {
+      expect(f.offset).toBe(offset);
+      expect(Buffer.from(f.data).equals(data.subarray(offset, offset + f.size))).toBe(true);
+      offset += f.size;
+    }
+    expect(offset).toBe(data.length);
+  }
+
+  it('readFileContent hands each chunk over with its bytes, and waits for a slow consumer', async () => {
+    const data = pseudoRandom(5 * MiB + 333, 21);
+    const file = join(dir, 'found.bin');
+    await writeFile(file, data);
+    const found: FoundChunk[] = [];
+    let busy = false;
+    const content = await readFileContent(file, DEFAULT_CHUNK_PARAMS, async (chunk) => {
+      expect(busy).toBe(false); // the read waits for the consumer before it cuts the next chunk
+      busy = true;
+      await new Promise((r) => setTimeout(r, 2));
+      found.push(chunk);
+      busy = false;
+    });
+    expect(content.hash).toBe(sha256(data));
+    expect(found.length).toBeGreaterThan(5);
+    expectHandedOver(found, data, content.chunks);
+  });
+
+  it('the hash pool hands them over from its worker, and finishes even when the consumer fails', async () => {
+    const data = pseudoRandom(12 * MiB + 5, 22);
+    const file = join(dir, 'pool.bin');
+    await writeFile(file, data);
+    const pool = new HashPool(1);
+    try {
+      const found: FoundChunk[] = [];
+      const content = await pool.hash(file, async (chunk) => {
+        await new Promise((r) => setTimeout(r, 1));
+        found.push(chunk);
+      });
+      expect(content.hash).toBe(sha256(data));
+      expectHandedOver(found, data, content.chunks);
+      // More than the worker's window of chunks fail: each is still acknowledged, so the
+      // read goes on to the end, and the next job starts with the whole window.
+      const failing = await pool.hash(file, () => Promise.reject(new Error('consumer failed')));
+      expect(failing.chunks).toEqual(content.chunks);
+      const again: FoundChunk[] = [];
+      expect((await pool.hash(file, (chunk) => void again.push(chunk))).hash).toBe(content.hash);
+      expectHandedOver(again, data, content.chunks);
+    } finally {
+      await pool.close();
+    }
   });
 });
 

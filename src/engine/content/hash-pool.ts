@@ -6,10 +6,16 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { FileContent } from './file-content.js';
+import type { ChunkConsumer, FileContent, FoundChunk } from './file-content.js';
+
+/** Chunk bytes a worker hands over ahead of their consumer: enough to keep uploads flowing. */
+const CHUNK_WINDOW_BYTES = 8 * 1024 * 1024;
 
 interface Pending {
   file: string;
+  onChunk: ChunkConsumer | undefined;
+  /** What `onChunk` is still doing: the job ends after it. */
+  consuming: Set<Promise<void>>;
   resolve: (c: FileContent) => void;
   reject: (e: Error) => void;
 }
@@ -32,10 +38,15 @@ export class HashPool {
 
   constructor(private readonly size = Math.max(1, Math.min(4, availableParallelism() - 1))) {}
 
-  hash(file: string): Promise<FileContent> {
+  /**
+   * The file's content identity. With `onChunk`, each chunk's bytes are handed to it as they
+   * are found (from the same read that hashed them); a few MiB of them at most wait for it.
+   * Resolves once it has dealt with every one of them.
+   */
+  hash(file: string, onChunk?: ChunkConsumer): Promise<FileContent> {
     if (this.closed) return Promise.reject(new Error('the hash pool is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ file, resolve, reject });
+      this.queue.push({ file, onChunk, consuming: new Set(), resolve, reject });
       this.pump();
     });
   }
@@ -46,20 +57,35 @@ export class HashPool {
       if (!worker) return;
       const job = this.queue.shift()!;
       this.running.set(worker, job);
-      worker.postMessage({ id: 0, file: job.file });
+      worker.postMessage({ id: 0, file: job.file, ...(job.onChunk ? { windowBytes: CHUNK_WINDOW_BYTES } : {}) });
     }
   }
 
   private spawn(): Worker {
     const worker = new Worker(workerScript());
     worker.unref();
-    worker.on('message', (msg: { content?: FileContent; error?: { message: string; code?: string } }) => {
+    worker.on('message', (msg: { chunk?: FoundChunk; content?: FileContent; error?: { message: string; code?: string } }) => {
       const job = this.running.get(worker);
+      if (msg.chunk) {
+        const { size } = msg.chunk;
+        // Whatever the consumer does, the worker gets its window back.
+        const consumed: Promise<void> = Promise.resolve()
+          .then(() => job?.onChunk?.(msg.chunk!))
+          .catch(() => {})
+          .finally(() => {
+            job?.consuming.delete(consumed);
+            worker.postMessage({ ack: size });
+          });
+        job?.consuming.add(consumed);
+        return;
+      }
       this.running.delete(worker);
       this.idle.push(worker);
       if (job) {
-        if (msg.content) job.resolve(msg.content);
-        else job.reject(Object.assign(new Error(msg.error?.message ?? 'hashing failed'), { code: msg.error?.code }));
+        const settle = msg.content
+          ? () => job.resolve(msg.content!)
+          : () => job.reject(Object.assign(new Error(msg.error?.message ?? 'hashing failed'), { code: msg.error?.code }));
+        void Promise.all(job.consuming).then(settle);
       }
       this.pump();
     });

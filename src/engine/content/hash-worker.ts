@@ -1,14 +1,42 @@
-/** A hashing worker: reads files' content identity off the main thread. */
+/**
+ * A hashing worker: reads files' content identity off the main thread. With `windowBytes`,
+ * it also hands over each chunk's bytes as they are found, and stops reading while that many
+ * bytes are handed over and not yet acknowledged.
+ */
 import { parentPort } from 'node:worker_threads';
-import { readFileContent } from './file-content.js';
+import { readFileContent, type FoundChunk } from './file-content.js';
 
 interface Job {
   id: number;
   file: string;
+  windowBytes?: number;
 }
 
-parentPort!.on('message', (job: Job) => {
-  readFileContent(job.file).then(
+interface Ack {
+  ack: number;
+}
+
+let unacked = 0;
+let wake: (() => void) | undefined;
+
+function handOver(id: number, windowBytes: number) {
+  return async (chunk: FoundChunk): Promise<void> => {
+    unacked += chunk.size;
+    parentPort!.postMessage({ id, chunk }, [chunk.data.buffer as ArrayBuffer]);
+    while (unacked >= windowBytes) await new Promise<void>((resolve) => (wake = resolve));
+  };
+}
+
+parentPort!.on('message', (msg: Job | Ack) => {
+  if ('ack' in msg) {
+    unacked -= msg.ack;
+    const w = wake;
+    wake = undefined;
+    w?.();
+    return;
+  }
+  const job = msg;
+  readFileContent(job.file, undefined, job.windowBytes ? handOver(job.id, job.windowBytes) : undefined).then(
     (content) => parentPort!.postMessage({ id: job.id, content }),
     (err: NodeJS.ErrnoException) => parentPort!.postMessage({ id: job.id, error: { message: err.message, code: err.code } }),
   );

@@ -22,6 +22,7 @@ import { IGNORE_FILE, IgnoreRules } from '../scan/ignore-rules.js';
 import { FRESH_MS, RootMissing, Scanner } from '../scan/scanner.js';
 import { Watcher } from '../scan/watcher.js';
 import { conflictName } from './conflict-name.js';
+import { earlyUpload, type EarlyUploadDeps } from './early-upload.js';
 import { FolderDisk, HashMismatch, TargetChanged } from './disk.js';
 import { caseKey, foldsCase, portabilityProblem, type Platform } from './portability.js';
 import type { Progress } from './progress.js';
@@ -87,8 +88,12 @@ interface QueuedOp {
 const RETRY_MS = 2000;
 /** A file this small is one chunk (the chunker's minimum): it takes a small-transfer slot. */
 const SMALL_FILE_BYTES = 256 * 1024;
-/** Chunks of one file uploading at once. */
-const UPLOAD_WINDOW = 4;
+/**
+ * Chunk bytes of one file in flight at once, each way (uploads awaiting `stored`, downloads
+ * fetched ahead of the write), so round trips and server writes overlap: counted in bytes,
+ * as chunk sizes differ by client version (1 MiB at most now, 4 MiB before).
+ */
+const WINDOW_BYTES = 8 * 1024 * 1024;
 
 export class FolderSync {
   private readonly disk: FolderDisk;
@@ -130,8 +135,11 @@ export class FolderSync {
   private readonly smallSlots: Slots;
   private committing: Promise<void> = Promise.resolve();
 
+  private readonly earlyUploadDeps: EarlyUploadDeps;
+
   constructor(private readonly d: FolderSyncDeps) {
     this.disk = new FolderDisk(d.root);
+    this.earlyUploadDeps = { ...d, heldLocally: (hash) => d.journal.findChunk(d.folderId, hash).length > 0 };
     this.largeSlots = new Slots(d.options.transfers);
     this.smallSlots = new Slots(d.options.smallTransfers);
     if (d.options.watch) {
@@ -140,7 +148,10 @@ export class FolderSync {
       );
     }
     const watcher = this.watcher;
-    this.scanner = new Scanner(d.root, d.hashes, () => this.rules, watcher && ((path, ino) => watcher.watchDir(path, ino)));
+    this.scanner = new Scanner(d.root, d.hashes, () => this.rules, watcher && ((path, ino) => watcher.watchDir(path, ino)), (path, size) =>
+      // Larger files go up while they are hashed; a small file's upload is one round trip anyway.
+      size > SMALL_FILE_BYTES && this.remoteId !== undefined && d.conn.connected ? earlyUpload(this.earlyUploadDeps, this.remoteId, path, size) : undefined,
+    );
   }
 
   get id(): number {
@@ -701,6 +712,7 @@ export class FolderSync {
     const progress = this.d.progress.start(this.d.folderId, path, 'up', total);
     // A few chunks in flight at once, so each one's round trip overlaps the others.
     const inFlight = new Set<Promise<void>>();
+    let inFlightBytes = 0;
     try {
       let offset = 0;
       for (const [hash, size] of local.chunks) {
@@ -713,10 +725,14 @@ export class FolderSync {
             throw new TargetChanged(path);
           }
           await this.d.up.take(size);
-          const sent: Promise<void> = conn.upload(folder, hash, data, (n) => this.d.progress.add(progress, n)).finally(() => inFlight.delete(sent));
+          const sent: Promise<void> = conn.upload(folder, hash, data, (n) => this.d.progress.add(progress, n)).finally(() => {
+            inFlight.delete(sent);
+            inFlightBytes -= size;
+          });
           sent.catch(() => {}); // observed by the race or the final wait; never unhandled meanwhile
           inFlight.add(sent);
-          if (inFlight.size >= UPLOAD_WINDOW) await Promise.race(inFlight);
+          inFlightBytes += size;
+          while (inFlightBytes >= WINDOW_BYTES) await Promise.race(inFlight);
         }
         offset += size;
       }
@@ -905,8 +921,11 @@ export class FolderSync {
     };
     try {
       const { written: st, createdDirs } = await this.disk.writeFile(remote, local, (_hash, _size, i) => {
-        // A few chunks ahead, so the round trip of one hides behind the writing of another.
-        for (let k = i; k < Math.min(i + 4, remote.chunks.length); k++) void fetch(k);
+        // Some bytes ahead, so the round trips hide behind the writing.
+        for (let k = i, ahead = 0; k < remote.chunks.length && ahead < WINDOW_BYTES; k++) {
+          void fetch(k);
+          ahead += remote.chunks[k]![1];
+        }
         const data = fetch(i);
         fetched.delete(i);
         return data;

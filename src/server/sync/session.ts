@@ -172,7 +172,8 @@ export class Session {
   private onMessage(data: RawData, isBinary: boolean): void {
     if (this.closed) return;
     if (this.outbox.backlog > this.ctx.maxBacklogBytes) return this.terminate('the device is not reading its replies');
-    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    // ws hands over a Buffer (its default binaryType); Buffer.from would copy every chunk byte.
+    const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     this.ctx.metrics.bytesIn += buf.length;
     if (isBinary) {
       if (!this.greeted) return this.close(Close.protocolError, 'hello first');
