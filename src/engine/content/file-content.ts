@@ -36,9 +36,15 @@ const READ_BYTES = 1024 * 1024;
 
 /**
  * Reads `file` once: its size, SHA-256 and chunk list; with `onChunk`, also each chunk's
- * bytes as soon as it is cut (a copy, as the read buffer is reused).
+ * bytes as soon as it is cut, copied (the read buffer is reused) into a buffer from
+ * `allocate`.
  */
-export async function readFileContent(file: string, params: ChunkParams = DEFAULT_CHUNK_PARAMS, onChunk?: ChunkConsumer): Promise<FileContent> {
+export async function readFileContent(
+  file: string,
+  params: ChunkParams = DEFAULT_CHUNK_PARAMS,
+  onChunk?: ChunkConsumer,
+  allocate: (size: number) => Uint8Array = (size) => new Uint8Array(size),
+): Promise<FileContent> {
   const handle = await open(file, 'r');
   try {
     const before = await handle.stat();
@@ -53,7 +59,10 @@ export async function readFileContent(file: string, params: ChunkParams = DEFAUL
     const pending: Uint8Array | undefined = onChunk && new Uint8Array(params.maxSize);
     const found = async (hash: string, chunkSize: number): Promise<void> => {
       chunks.push([hash, chunkSize]);
-      if (onChunk) await onChunk({ hash, size: chunkSize, offset: size - chunkSize, data: pending!.slice(0, chunkSize) });
+      if (!onChunk) return;
+      const data = allocate(chunkSize);
+      data.set(pending!.subarray(0, chunkSize));
+      await onChunk({ hash, size: chunkSize, offset: size - chunkSize, data });
     };
     const buf = Buffer.allocUnsafe(READ_BYTES);
     for (;;) {

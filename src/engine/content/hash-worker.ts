@@ -1,9 +1,11 @@
 /**
  * A hashing worker: reads files' content identity off the main thread. With `windowBytes`,
- * it also hands over each chunk's bytes as they are found, and stops reading while that many
- * bytes are handed over and not yet acknowledged.
+ * it also hands over each chunk's bytes as they are found (with room for a frame header in
+ * front, as they are mostly bound for an upload), and stops reading while that many bytes
+ * are handed over and not yet acknowledged.
  */
 import { parentPort } from 'node:worker_threads';
+import { withFrameRoom } from '../../shared/protocol/frames.js';
 import { readFileContent, type FoundChunk } from './file-content.js';
 
 interface Job {
@@ -36,7 +38,7 @@ parentPort!.on('message', (msg: Job | Ack) => {
     return;
   }
   const job = msg;
-  readFileContent(job.file, undefined, job.windowBytes ? handOver(job.id, job.windowBytes) : undefined).then(
+  readFileContent(job.file, undefined, job.windowBytes ? handOver(job.id, job.windowBytes) : undefined, withFrameRoom).then(
     (content) => parentPort!.postMessage({ id: job.id, content }),
     (err: NodeJS.ErrnoException) => parentPort!.postMessage({ id: job.id, error: { message: err.message, code: err.code } }),
   );

@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import { Close, ErrorCode, type ErrorCodeValue } from '../../shared/protocol/codes.js';
-import { decodeFrame, encodeFrame, FrameKind, type ChunkFrame } from '../../shared/protocol/frames.js';
+import { decodeFrame, encodeFrame, frameAround, FrameKind, type ChunkFrame } from '../../shared/protocol/frames.js';
 import {
   PROTOCOL_VERSION,
   parseClientMessage,
@@ -511,10 +511,11 @@ export class Session {
     const data = missing.length === 0 ? await this.ctx.chunks.get(hash) : undefined;
     if (!data) throw new RequestError(ErrorCode.notFound, `folder ${folder} has no chunk ${hash}`);
     const step = this.ctx.limits.maxFrameDataBytes;
+    const header = { kind: FrameKind.download, req, folder, hash, total: data.length };
+    // One frame is built around the bytes as the store read them (with room for the header).
+    if (data.length <= step) return this.outbox.sendBulk(frameAround({ ...header, offset: 0 }, data), true);
     for (let offset = 0; offset < data.length && !this.closed; offset += step) {
-      const piece = data.subarray(offset, offset + step);
-      const header = { kind: FrameKind.download, req, folder, hash, offset, total: data.length };
-      await this.outbox.sendBulk(encodeFrame(header, piece), true);
+      await this.outbox.sendBulk(encodeFrame({ ...header, offset }, data.subarray(offset, offset + step)), true);
     }
   }
 }
