@@ -56,7 +56,8 @@ export function frameAround(frame: Omit<ChunkFrame, 'data'>, data: Buffer): Buff
 
 /** An uninitialised buffer of `size` bytes with a frame header's room in front, for frameAround. */
 export function withFrameRoom(size: number): Buffer {
-  return Buffer.from(new ArrayBuffer(FRAME_HEADER_BYTES + size), FRAME_HEADER_BYTES, size);
+  // allocUnsafeSlow: a memory block of its own (never a slice of the shared pool), not zeroed.
+  return Buffer.allocUnsafeSlow(FRAME_HEADER_BYTES + size).subarray(FRAME_HEADER_BYTES);
 }
 
 export type DecodedFrame = { ok: true; frame: ChunkFrame } | { ok: false; reason: string };
