@@ -293,7 +293,7 @@ describe('chunk bytes handed over while hashing', () => {
     expectHandedOver(found, data, content.chunks);
   });
 
-  it('the hash pool hands them over from its worker, and finishes even when the consumer fails', async () => {
+  it('the hash pool hands them over from its worker, skips the ones it is told to, and finishes even when the consumer fails', async () => {
     const data = pseudoRandom(12 * MiB + 5, 22);
     const file = join(dir, 'pool.bin');
     await writeFile(file, data);
@@ -313,6 +313,12 @@ describe('chunk bytes handed over while hashing', () => {
       const again: FoundChunk[] = [];
       expect((await pool.hash(file, (chunk) => void again.push(chunk))).hash).toBe(content.hash);
       expectHandedOver(again, data, content.chunks);
+      // Chunks named in `skip` (the previous version's) are hashed but not handed over.
+      const skip = content.chunks.filter((_, i) => i % 2 === 0).map(([h]) => h);
+      const some: FoundChunk[] = [];
+      expect((await pool.hash(file, (chunk) => void some.push(chunk), skip)).chunks).toEqual(content.chunks);
+      expect(some.map((f) => f.hash)).toEqual(content.chunks.filter((_, i) => i % 2 === 1).map(([h]) => h));
+      for (const f of some) expect(Buffer.from(f.data).equals(data.subarray(f.offset, f.offset + f.size))).toBe(true);
     } finally {
       await pool.close();
     }

@@ -37,13 +37,14 @@ const READ_BYTES = 1024 * 1024;
 /**
  * Reads `file` once: its size, SHA-256 and chunk list; with `onChunk`, also each chunk's
  * bytes as soon as it is cut, copied (the read buffer is reused) into a buffer from
- * `allocate`.
+ * `allocate`, except for chunks whose hash is in `skip`.
  */
 export async function readFileContent(
   file: string,
   params: ChunkParams = DEFAULT_CHUNK_PARAMS,
   onChunk?: ChunkConsumer,
   allocate: (size: number) => Uint8Array = (size) => new Uint8Array(size),
+  skip: ReadonlySet<string> = new Set(),
 ): Promise<FileContent> {
   const handle = await open(file, 'r');
   try {
@@ -59,7 +60,7 @@ export async function readFileContent(
     const pending: Uint8Array | undefined = onChunk && new Uint8Array(params.maxSize);
     const found = async (hash: string, chunkSize: number): Promise<void> => {
       chunks.push([hash, chunkSize]);
-      if (!onChunk) return;
+      if (!onChunk || skip.has(hash)) return;
       const data = allocate(chunkSize);
       data.set(pending!.subarray(0, chunkSize));
       await onChunk({ hash, size: chunkSize, offset: size - chunkSize, data });

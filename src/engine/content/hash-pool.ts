@@ -14,6 +14,7 @@ const CHUNK_WINDOW_BYTES = 8 * 1024 * 1024;
 interface Pending {
   file: string;
   onChunk: ChunkConsumer | undefined;
+  skip: string[] | undefined;
   /** What `onChunk` is still doing: the job ends after it. */
   consuming: Set<Promise<void>>;
   resolve: (c: FileContent) => void;
@@ -41,12 +42,13 @@ export class HashPool {
   /**
    * The file's content identity. With `onChunk`, each chunk's bytes are handed to it as they
    * are found (from the same read that hashed them); a few MiB of them at most wait for it.
-   * Resolves once it has dealt with every one of them.
+   * Resolves once it has dealt with every one of them. Chunks whose hash is in `skip` are
+   * not handed over.
    */
-  hash(file: string, onChunk?: ChunkConsumer): Promise<FileContent> {
+  hash(file: string, onChunk?: ChunkConsumer, skip?: string[]): Promise<FileContent> {
     if (this.closed) return Promise.reject(new Error('the hash pool is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ file, onChunk, consuming: new Set(), resolve, reject });
+      this.queue.push({ file, onChunk, skip, consuming: new Set(), resolve, reject });
       this.pump();
     });
   }
@@ -57,7 +59,7 @@ export class HashPool {
       if (!worker) return;
       const job = this.queue.shift()!;
       this.running.set(worker, job);
-      worker.postMessage({ id: 0, file: job.file, ...(job.onChunk ? { windowBytes: CHUNK_WINDOW_BYTES } : {}) });
+      worker.postMessage({ id: 0, file: job.file, ...(job.onChunk ? { windowBytes: CHUNK_WINDOW_BYTES, skip: job.skip } : {}) });
     }
   }
 

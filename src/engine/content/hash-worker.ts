@@ -12,6 +12,8 @@ interface Job {
   id: number;
   file: string;
   windowBytes?: number;
+  /** Hashes of chunks not to hand over. */
+  skip?: string[];
 }
 
 interface Ack {
@@ -38,7 +40,7 @@ parentPort!.on('message', (msg: Job | Ack) => {
     return;
   }
   const job = msg;
-  readFileContent(job.file, undefined, job.windowBytes ? handOver(job.id, job.windowBytes) : undefined, withFrameRoom).then(
+  readFileContent(job.file, undefined, job.windowBytes ? handOver(job.id, job.windowBytes) : undefined, withFrameRoom, new Set(job.skip)).then(
     (content) => parentPort!.postMessage({ id: job.id, content }),
     (err: NodeJS.ErrnoException) => parentPort!.postMessage({ id: job.id, error: { message: err.message, code: err.code } }),
   );

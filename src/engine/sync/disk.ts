@@ -221,12 +221,48 @@ export class FolderDisk {
   async readRange(rel: string, offset: number, size: number): Promise<Buffer> {
     const handle = await open(this.path(rel), 'r');
     try {
-      const buf = Buffer.allocUnsafe(size);
-      const { bytesRead } = await handle.read(buf, 0, size, offset);
-      return buf.subarray(0, bytesRead);
+      return await readAt(handle, offset, size);
     } finally {
       await handle.close();
     }
+  }
+
+  /** A reader of many ranges, which keeps each file it reads open until it is closed. */
+  rangeReader(): RangeReader {
+    return new RangeReader(this);
+  }
+}
+
+async function readAt(handle: FileHandle, offset: number, size: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(size);
+  const { bytesRead } = await handle.read(buf, 0, size, offset);
+  return buf.subarray(0, bytesRead);
+}
+
+/**
+ * Reads ranges of files in the folder, opening each file once: a download that takes a
+ * thousand chunks from the previous version of its file opens it once, not a thousand
+ * times. Closed before the download renames its file into place.
+ */
+export class RangeReader {
+  private readonly handles = new Map<string, Promise<FileHandle>>();
+
+  constructor(private readonly disk: FolderDisk) {}
+
+  async read(rel: string, offset: number, size: number): Promise<Buffer> {
+    let handle = this.handles.get(rel);
+    if (!handle) {
+      handle = open(this.disk.path(rel), 'r');
+      this.handles.set(rel, handle);
+      handle.catch(() => this.handles.delete(rel));
+    }
+    return readAt(await handle, offset, size);
+  }
+
+  async close(): Promise<void> {
+    const handles = [...this.handles.values()];
+    this.handles.clear();
+    await Promise.all(handles.map((h) => h.then((x) => x.close(), () => {})));
   }
 }
 

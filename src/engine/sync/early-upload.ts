@@ -17,12 +17,6 @@ export interface EarlyUploadDeps {
   up: Throttle;
   progress: Progress;
   folderId: number;
-  /**
-   * Whether a local file already holds the chunk: most likely an unchanged part of this very
-   * file, already on the server. Left to the commit's upload, which asks for all chunks in
-   * one request, instead of one request each here.
-   */
-  heldLocally: (hash: string) => boolean;
 }
 
 export interface EarlyUpload {
@@ -37,7 +31,7 @@ export function earlyUpload(d: EarlyUploadDeps, remote: number, path: string, si
   let progress: string | undefined;
   let failed = false;
   const send = async ({ hash, size: bytes, data }: FoundChunk): Promise<void> => {
-    if (failed || !d.conn.connected || d.heldLocally(hash)) return;
+    if (failed || !d.conn.connected) return;
     try {
       const have = await d.conn.request<ServerMessageOf<'have'>>({ type: 'has', folder: remote, hashes: [hash] });
       if (have.missing.length === 0) return;

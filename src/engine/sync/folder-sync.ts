@@ -22,8 +22,8 @@ import { IGNORE_FILE, IgnoreRules } from '../scan/ignore-rules.js';
 import { FRESH_MS, RootMissing, Scanner } from '../scan/scanner.js';
 import { Watcher } from '../scan/watcher.js';
 import { conflictName } from './conflict-name.js';
-import { earlyUpload, type EarlyUploadDeps } from './early-upload.js';
-import { FolderDisk, HashMismatch, TargetChanged } from './disk.js';
+import { earlyUpload } from './early-upload.js';
+import { FolderDisk, HashMismatch, TargetChanged, type RangeReader } from './disk.js';
 import { caseKey, foldsCase, portabilityProblem, type Platform } from './portability.js';
 import type { Progress } from './progress.js';
 import { Slots } from './slots.js';
@@ -135,11 +135,8 @@ export class FolderSync {
   private readonly smallSlots: Slots;
   private committing: Promise<void> = Promise.resolve();
 
-  private readonly earlyUploadDeps: EarlyUploadDeps;
-
   constructor(private readonly d: FolderSyncDeps) {
     this.disk = new FolderDisk(d.root);
-    this.earlyUploadDeps = { ...d, heldLocally: (hash) => d.journal.findChunk(d.folderId, hash).length > 0 };
     this.largeSlots = new Slots(d.options.transfers);
     this.smallSlots = new Slots(d.options.smallTransfers);
     if (d.options.watch) {
@@ -150,7 +147,7 @@ export class FolderSync {
     const watcher = this.watcher;
     this.scanner = new Scanner(d.root, d.hashes, () => this.rules, watcher && ((path, ino) => watcher.watchDir(path, ino)), (path, size) =>
       // Larger files go up while they are hashed; a small file's upload is one round trip anyway.
-      size > SMALL_FILE_BYTES && this.remoteId !== undefined && d.conn.connected ? earlyUpload(this.earlyUploadDeps, this.remoteId, path, size) : undefined,
+      size > SMALL_FILE_BYTES && this.remoteId !== undefined && d.conn.connected ? earlyUpload(d, this.remoteId, path, size) : undefined,
     );
   }
 
@@ -908,12 +905,13 @@ export class FolderSync {
 
   private async download(remote: Entry, local: LocalFile | undefined): Promise<void> {
     const progress = this.d.progress.start(this.d.folderId, remote.path, 'down', remote.size);
+    const reader = this.disk.rangeReader();
     const fetched = new Map<number, Promise<Buffer>>();
     const fetch = (i: number): Promise<Buffer> => {
       let p = fetched.get(i);
       if (!p) {
         const [hash, size] = remote.chunks[i]!;
-        p = this.chunk(hash, size, progress);
+        p = this.chunk(hash, size, progress, reader);
         p.catch(() => {}); // awaited in order below; a prefetch may fail unobserved first
         fetched.set(i, p);
       }
@@ -928,21 +926,23 @@ export class FolderSync {
         }
         const data = fetch(i);
         fetched.delete(i);
-        return data;
+        // Every chunk is in hand after the last: no file stays open across the rename.
+        return i === remote.chunks.length - 1 ? data.finally(() => reader.close()) : data;
       });
       this.recordDirs(createdDirs);
       this.recordWritten(remote, st.ino, Math.floor(st.mtimeMs), remote.chunks);
       this.activity(remote.path, local ? 'changed' : 'added', 'down', remote.device, null);
     } finally {
+      await reader.close();
       this.d.progress.finish(progress);
     }
   }
 
   /** A chunk's bytes: from a local file that has it (checked), else from the server. */
-  private async chunk(hash: string, size: number, progress: string): Promise<Buffer> {
+  private async chunk(hash: string, size: number, progress: string, reader: RangeReader): Promise<Buffer> {
     for (const at of this.d.journal.findChunk(this.d.folderId, hash)) {
       try {
-        const data = await this.disk.readRange(at.path, at.offset, size);
+        const data = await reader.read(at.path, at.offset, size);
         if (data.length === size && createHash('sha256').update(data).digest('hex') === hash) {
           this.d.progress.add(progress, size);
           return data;
