@@ -917,18 +917,21 @@ export class FolderSync {
       }
       return p;
     };
+    const kept = keptInPlace(remote, local);
     try {
-      const { written: st, createdDirs } = await this.disk.writeFile(remote, local, (_hash, _size, i) => {
+      const source = (_hash: string, _size: number, i: number): Promise<Buffer> => {
         // Some bytes ahead, so the round trips hide behind the writing.
         for (let k = i, ahead = 0; k < remote.chunks.length && ahead < WINDOW_BYTES; k++) {
+          if (kept.has(k)) continue;
           void fetch(k);
           ahead += remote.chunks[k]![1];
         }
         const data = fetch(i);
         fetched.delete(i);
-        // Every chunk is in hand after the last: no file stays open across the rename.
-        return i === remote.chunks.length - 1 ? data.finally(() => reader.close()) : data;
-      });
+        return data;
+      };
+      // No file read from stays open across the rename.
+      const { written: st, createdDirs } = await this.disk.writeFile(remote, local, source, kept, () => reader.close());
       this.recordDirs(createdDirs);
       this.recordWritten(remote, st.ino, Math.floor(st.mtimeMs), remote.chunks);
       this.activity(remote.path, local ? 'changed' : 'added', 'down', remote.device, null);
@@ -1076,6 +1079,32 @@ export class FolderSync {
     const waiting = [...this.dirty].some((p) => !this.quietUntil.has(p));
     this.setPhase(working || (waiting && this.d.conn.connected && this.caughtUp) ? 'syncing' : 'idle');
   }
+}
+
+/**
+ * The chunks of `remote` that the local file already holds at the same offsets, when they
+ * are most of it (an overwrite in place): the download then starts from a copy of the local
+ * file and writes only the rest (FolderDisk.writeFile). None otherwise.
+ */
+function keptInPlace(remote: Entry, local: LocalFile | undefined): Set<number> {
+  const kept = new Set<number>();
+  if (local?.kind !== 'file' || local.chunks.length === 0) return kept;
+  const localAt = new Map<number, string>();
+  let offset = 0;
+  for (const [hash, size] of local.chunks) {
+    localAt.set(offset, hash);
+    offset += size;
+  }
+  let keptBytes = 0;
+  offset = 0;
+  remote.chunks.forEach(([hash, size], i) => {
+    if (localAt.get(offset) === hash) {
+      kept.add(i);
+      keptBytes += size;
+    }
+    offset += size;
+  });
+  return keptBytes * 2 >= remote.size ? kept : new Set();
 }
 
 function depth(path: string): number {
