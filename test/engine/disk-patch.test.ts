@@ -67,7 +67,7 @@ it('writes the file whole when the local file no longer holds what the journal s
   // Bytes of a kept chunk change in place; size and mtime are put back as they were.
   const st = await stat(join(root, 'f.bin'));
   const tampered = Buffer.from(old);
-  tampered[10] ^= 0xff;
+  tampered[10] = tampered[10]! ^ 0xff;
   await writeFile(join(root, 'f.bin'), tampered);
   await utimes(join(root, 'f.bin'), st.atime, st.mtime);
   // (utimes may land a fraction of a millisecond off: the journal's record is what the stat says.)
