@@ -10,10 +10,13 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Chunker, DEFAULT_CHUNK_PARAMS, type ChunkParams } from '../../src/engine/content/chunker.js';
-import { readFileContent } from '../../src/engine/content/file-content.js';
+import { readFileContent, type FoundChunk } from '../../src/engine/content/file-content.js';
+import { HashPool } from '../../src/engine/content/hash-pool.js';
 
 const SMALL: ChunkParams = { minSize: 2 * 1024, avgSize: 8 * 1024, maxSize: 32 * 1024 };
 const TINY: ChunkParams = { minSize: 64, avgSize: 256, maxSize: 1024 };
+/** The default sizes before they shrank; files committed by such clients keep these cuts. */
+const FORMER_DEFAULT: ChunkParams = { minSize: 256 * 1024, avgSize: 1024 * 1024, maxSize: 4 * 1024 * 1024 };
 const MiB = 1024 * 1024;
 
 /** Deterministic pseudo-random bytes (xorshift32), so every run cuts the same data. */
@@ -96,7 +99,7 @@ describe('Chunker', () => {
     const c = new Chunker();
     expect(c.push(new Uint8Array(0))).toEqual([]);
     expect(c.finish()).toBe(0);
-    expect(sizesOneShot(pseudoRandom(100 * 1024, 1), DEFAULT_CHUNK_PARAMS)).toEqual([100 * 1024]);
+    expect(sizesOneShot(pseudoRandom(60 * 1024, 1), DEFAULT_CHUNK_PARAMS)).toEqual([60 * 1024]);
     expect(sizesOneShot(new Uint8Array([7]), DEFAULT_CHUNK_PARAMS)).toEqual([1]);
   });
 
@@ -131,7 +134,7 @@ describe('Chunker', () => {
     );
   });
 
-  it('keeps default sizes within [256 KiB, 4 MiB] on a large stream, random or constant, however it arrives', () => {
+  it('keeps default sizes within [64 KiB, 1 MiB] on a large stream, random or constant, however it arrives', () => {
     for (const data of [pseudoRandom(12 * MiB, 3), Buffer.alloc(12 * MiB)]) {
       const whole = sizesOneShot(data, DEFAULT_CHUNK_PARAMS);
       expectBounds(whole, data.length, DEFAULT_CHUNK_PARAMS);
@@ -140,10 +143,11 @@ describe('Chunker', () => {
     }
   });
 
-  it('cuts the same bytes at the same places as always (the cut points are part of the storage format)', () => {
-    // Pinned: every client must cut identical bytes identically, across versions.
+  it('cuts the same bytes at the same places as always (the gear table and masks never change)', () => {
+    // Pinned: clients with the same sizes must cut identical bytes identically, across versions.
     expect(sizesOneShot(pseudoRandom(256 * 1024, 42), SMALL)).toEqual(GOLDEN_SMALL);
-    expect(sizesOneShot(pseudoRandom(8 * MiB, 42), DEFAULT_CHUNK_PARAMS)).toEqual(GOLDEN_DEFAULT);
+    expect(sizesOneShot(pseudoRandom(8 * MiB, 42), FORMER_DEFAULT)).toEqual(GOLDEN_FORMER_DEFAULT);
+    expect(sizesOneShot(pseudoRandom(4 * MiB, 42), DEFAULT_CHUNK_PARAMS)).toEqual(GOLDEN_DEFAULT);
   });
 });
 
@@ -231,8 +235,8 @@ describe('readFileContent', () => {
   it('a small file is one chunk whose hash is the file hash', async () => {
     const c = await check('one-byte', Buffer.from('x'), DEFAULT_CHUNK_PARAMS);
     expect(c.chunks).toEqual([[sha256('x'), 1]]);
-    const d = await check('small', pseudoRandom(200 * 1024, 5), DEFAULT_CHUNK_PARAMS);
-    expect(d.chunks).toEqual([[d.hash, 200 * 1024]]);
+    const d = await check('small', pseudoRandom(60 * 1024, 5), DEFAULT_CHUNK_PARAMS);
+    expect(d.chunks).toEqual([[d.hash, 60 * 1024]]);
   });
 
   it('chunks that span the 1 MiB reads hash their exact byte ranges', async () => {
@@ -240,11 +244,84 @@ describe('readFileContent', () => {
     expect(c.chunks.length).toBeGreaterThan(100);
   });
 
-  it('default sizes: chunks up to 4 MiB that span several reads, random and constant content', async () => {
+  it('default sizes: chunks that span several reads, random and constant content', async () => {
     const r = await check('default-random', pseudoRandom(9 * MiB + 5, 12), DEFAULT_CHUNK_PARAMS);
     expect(r.chunks.length).toBeGreaterThan(2);
     const z = await check('default-zeros', Buffer.alloc(10 * MiB + 3), DEFAULT_CHUNK_PARAMS);
     expect(z.chunks.length).toBeGreaterThan(1);
+    const f = await check('former-default-random', pseudoRandom(9 * MiB + 5, 12), FORMER_DEFAULT);
+    expect(f.chunks.some(([, size]) => size > 1 * MiB)).toBe(true);
+  });
+});
+
+describe('chunk bytes handed over while hashing', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-found-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Checks that the chunks handed over are, in order, the file's chunk list with its exact bytes. */
+  function expectHandedOver(found: FoundChunk[], data: Buffer, chunks: [string, number][]): void {
+    expect(found.map((f) => [f.hash, f.size])).toEqual(chunks);
+    let offset = 0;
+    for (const f of found) {
+      expect(f.offset).toBe(offset);
+      expect(Buffer.from(f.data).equals(data.subarray(offset, offset + f.size))).toBe(true);
+      offset += f.size;
+    }
+    expect(offset).toBe(data.length);
+  }
+
+  it('readFileContent hands each chunk over with its bytes, and waits for a slow consumer', async () => {
+    const data = pseudoRandom(5 * MiB + 333, 21);
+    const file = join(dir, 'found.bin');
+    await writeFile(file, data);
+    const found: FoundChunk[] = [];
+    let busy = false;
+    const content = await readFileContent(file, DEFAULT_CHUNK_PARAMS, async (chunk) => {
+      expect(busy).toBe(false); // the read waits for the consumer before it cuts the next chunk
+      busy = true;
+      await new Promise((r) => setTimeout(r, 2));
+      found.push(chunk);
+      busy = false;
+    });
+    expect(content.hash).toBe(sha256(data));
+    expect(found.length).toBeGreaterThan(5);
+    expectHandedOver(found, data, content.chunks);
+  });
+
+  it('the hash pool hands them over from its worker, skips the ones it is told to, and finishes even when the consumer fails', async () => {
+    const data = pseudoRandom(12 * MiB + 5, 22);
+    const file = join(dir, 'pool.bin');
+    await writeFile(file, data);
+    const pool = new HashPool(1);
+    try {
+      const found: FoundChunk[] = [];
+      const content = await pool.hash(file, async (chunk) => {
+        await new Promise((r) => setTimeout(r, 1));
+        found.push(chunk);
+      });
+      expect(content.hash).toBe(sha256(data));
+      expectHandedOver(found, data, content.chunks);
+      // More than the worker's window of chunks fail: each is still acknowledged, so the
+      // read goes on to the end, and the next job starts with the whole window.
+      const failing = await pool.hash(file, () => Promise.reject(new Error('consumer failed')));
+      expect(failing.chunks).toEqual(content.chunks);
+      const again: FoundChunk[] = [];
+      expect((await pool.hash(file, (chunk) => void again.push(chunk))).hash).toBe(content.hash);
+      expectHandedOver(again, data, content.chunks);
+      // Chunks named in `skip` (the previous version's) are hashed but not handed over.
+      const skip = content.chunks.filter((_, i) => i % 2 === 0).map(([h]) => h);
+      const some: FoundChunk[] = [];
+      expect((await pool.hash(file, (chunk) => void some.push(chunk), skip)).chunks).toEqual(content.chunks);
+      expect(some.map((f) => f.hash)).toEqual(content.chunks.filter((_, i) => i % 2 === 1).map(([h]) => h));
+      for (const f of some) expect(Buffer.from(f.data).equals(data.subarray(f.offset, f.offset + f.size))).toBe(true);
+    } finally {
+      await pool.close();
+    }
   });
 });
 
@@ -253,5 +330,7 @@ const GOLDEN_SMALL = [
   8684, 8219, 14678, 8457, 9275, 8149, 8224, 4138, 8459, 3529, 8407, 11427, 10153, 9744, 21408, 3164, 9010, 9961, 3008, 8742, 13100, 8797, 4061, 8104,
   11601, 8634, 6772, 9873, 11856, 2510,
 ];
-/** Chunk sizes of pseudoRandom(8 MiB, 42) with the default sizes, as first recorded. */
-const GOLDEN_DEFAULT = [1066903, 1271090, 1090732, 313591, 350266, 1094929, 1136505, 1655158, 409434];
+/** Chunk sizes of pseudoRandom(8 MiB, 42) with the former default sizes, as first recorded. */
+const GOLDEN_FORMER_DEFAULT = [1066903, 1271090, 1090732, 313591, 350266, 1094929, 1136505, 1655158, 409434];
+/** Chunk sizes of pseudoRandom(4 MiB, 42) with the default sizes (64 KiB / 256 KiB / 1 MiB), as first recorded. */
+const GOLDEN_DEFAULT = [388341, 156678, 275639, 246245, 459620, 314610, 233420, 263440, 221578, 289697, 320951, 265131, 275481, 108313, 273438, 101722];

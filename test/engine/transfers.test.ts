@@ -23,10 +23,11 @@ const metrics = () => ({ ...bed.srv.server.ctx.metrics });
 /** Since `before`: a few new chunks went up (about the edit), and little came down to `receiver`. */
 function expectOnlyChangedChunks(before: ReturnType<typeof metrics>, receivedBefore: number, receiver: TestClient): void {
   const now = metrics();
+  // Chunks average 256 KiB: an edit of up to 1 MiB makes ~1.5 MiB of them new, far from the
+  // 64 MiB of the file; the bound leaves room for where the random cuts happen to fall.
   expect(now.chunksUploaded - before.chunksUploaded).toBeGreaterThan(0);
-  expect(now.chunksUploaded - before.chunksUploaded).toBeLessThanOrEqual(6);
-  expect(now.bytesIn - before.bytesIn).toBeLessThanOrEqual(10 * MiB);
-  expect(receiver.engine.bytesOnWire.received - receivedBefore).toBeLessThanOrEqual(10 * MiB);
+  expect(now.bytesIn - before.bytesIn).toBeLessThanOrEqual(4 * MiB);
+  expect(receiver.engine.bytesOnWire.received - receivedBefore).toBeLessThanOrEqual(4 * MiB);
 }
 
 /** Waits cheaply until every client's folder holds `files` files and every engine is idle. */

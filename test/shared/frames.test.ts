@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, encodeFrame, FRAME_HEADER_BYTES, FrameKind } from '../../src/shared/protocol/frames.js';
+import { decodeFrame, encodeFrame, FRAME_HEADER_BYTES, frameAround, FrameKind, withFrameRoom } from '../../src/shared/protocol/frames.js';
 
 const hash = 'ab'.repeat(32);
 
@@ -33,6 +33,28 @@ describe('chunk frames', () => {
     expect(decodeFrame(unknown)).toMatchObject({ ok: false, reason: expect.stringContaining('kind 9') });
     const overrun = encodeFrame({ kind: FrameKind.upload, req: 1, folder: 1, hash, offset: 5, total: 6 }, Buffer.from('xy'));
     expect(decodeFrame(overrun)).toMatchObject({ ok: false, reason: expect.stringContaining('past the end') });
+  });
+
+  it('builds a frame around data made with room for its header without copying it, and copies any other data', () => {
+    const header = { kind: FrameKind.download, req: 7, folder: 3, hash, offset: 0, total: 5 };
+    const roomy = withFrameRoom(5);
+    roomy.write('hello');
+    const inPlace = frameAround(header, roomy);
+    expect(inPlace.buffer).toBe(roomy.buffer);
+    const plain = Buffer.from('hello');
+    // A slice that merely sits 49 bytes into a larger buffer is not ours to write a header into.
+    const bigger = Buffer.alloc(FRAME_HEADER_BYTES + 10);
+    const inside = bigger.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + 5);
+    inside.write('hello');
+    for (const data of [plain, inside]) {
+      const copied = frameAround(header, data);
+      expect(bigger.subarray(0, FRAME_HEADER_BYTES).every((b) => b === 0)).toBe(true);
+      expect(decodeFrame(copied)).toEqual(decodeFrame(inPlace));
+      copied[FRAME_HEADER_BYTES] = 0x21; // a copy: the data itself is untouched
+      expect(data.toString()).toBe('hello');
+    }
+    const decoded = decodeFrame(inPlace);
+    expect(decoded.ok && decoded.frame).toMatchObject({ ...header, data: Buffer.from('hello') });
   });
 
   it('refuses to encode a malformed hash', () => {

@@ -18,9 +18,34 @@ export interface FileContent {
   readAt: number;
 }
 
+/** One chunk as it is found, with its bytes: what the file held at that point of the read. */
+export interface FoundChunk {
+  hash: string;
+  size: number;
+  offset: number;
+  data: Uint8Array;
+}
+
+/**
+ * Receives each chunk as it is found; the read goes on once the returned promise settles,
+ * so a slow consumer holds the reading back instead of piling chunks up in memory.
+ */
+export type ChunkConsumer = (chunk: FoundChunk) => Promise<void> | void;
+
 const READ_BYTES = 1024 * 1024;
 
-export async function readFileContent(file: string, params: ChunkParams = DEFAULT_CHUNK_PARAMS): Promise<FileContent> {
+/**
+ * Reads `file` once: its size, SHA-256 and chunk list; with `onChunk`, also each chunk's
+ * bytes as soon as it is cut, copied (the read buffer is reused) into a buffer from
+ * `allocate`, except for chunks whose hash is in `skip`.
+ */
+export async function readFileContent(
+  file: string,
+  params: ChunkParams = DEFAULT_CHUNK_PARAMS,
+  onChunk?: ChunkConsumer,
+  allocate: (size: number) => Uint8Array = (size) => new Uint8Array(size),
+  skip: ReadonlySet<string> = new Set(),
+): Promise<FileContent> {
   const handle = await open(file, 'r');
   try {
     const before = await handle.stat();
@@ -31,29 +56,43 @@ export async function readFileContent(file: string, params: ChunkParams = DEFAUL
     let chunkHash: Hash = createHash('sha256');
     let chunkBytes = 0;
     let size = 0;
+    /** The current chunk's bytes so far, kept only for `onChunk`. */
+    const pending: Uint8Array | undefined = onChunk && new Uint8Array(params.maxSize);
+    const found = async (hash: string, chunkSize: number): Promise<void> => {
+      chunks.push([hash, chunkSize]);
+      if (!onChunk || skip.has(hash)) return;
+      const data = allocate(chunkSize);
+      data.set(pending!.subarray(0, chunkSize));
+      await onChunk({ hash, size: chunkSize, offset: size - chunkSize, data });
+    };
     // Sized to the file (one more byte to see its end in one read): most files are small.
     const buf = Buffer.allocUnsafe(Math.min(READ_BYTES, before.size + 1));
     for (;;) {
       const { bytesRead } = await handle.read(buf, 0, buf.length, null);
       if (bytesRead === 0) break;
       const data = buf.subarray(0, bytesRead);
-      size += bytesRead;
       whole.update(data);
       let start = 0;
       for (const cut of chunker.push(data)) {
         // `cut` is the whole chunk's size; part of it may have come in earlier reads.
         const end = start + (cut - chunkBytes);
-        chunkHash.update(data.subarray(start, end));
-        chunks.push([chunkHash.digest('hex'), cut]);
+        const piece = data.subarray(start, end);
+        chunkHash.update(piece);
+        pending?.set(piece, chunkBytes);
+        size += piece.length;
+        await found(chunkHash.digest('hex'), cut);
         chunkHash = createHash('sha256');
         chunkBytes = 0;
         start = end;
       }
-      chunkHash.update(data.subarray(start));
-      chunkBytes += data.length - start;
+      const rest = data.subarray(start);
+      chunkHash.update(rest);
+      pending?.set(rest, chunkBytes);
+      chunkBytes += rest.length;
+      size += rest.length;
     }
     const last = chunker.finish();
-    if (last > 0) chunks.push([chunkHash.digest('hex'), last]);
+    if (last > 0) await found(chunkHash.digest('hex'), last);
     return { size, hash: whole.digest('hex'), chunks, mtimeMs: before.mtimeMs, readAt };
   } finally {
     await handle.close();

@@ -1,14 +1,15 @@
 /**
  * A small pool of worker threads for chunking and hashing, so a large file never blocks
- * the engine's event loop. Each worker takes a few files at once: a small file costs
- * more in waiting on open, read and close than in hashing, and one file at a time per
- * worker (one worker on two cores) left it idle most of the time. Jobs queue beyond that.
+ * the engine's event loop. Jobs queue when every worker is busy.
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { FileContent } from './file-content.js';
+import type { ChunkConsumer, FileContent, FoundChunk } from './file-content.js';
+
+/** Chunk bytes a worker hands over ahead of their consumer: enough to keep uploads flowing. */
+const CHUNK_WINDOW_BYTES = 8 * 1024 * 1024;
 
 /** Files one worker reads at once; each holds at most a 1 MiB read buffer. */
 const JOBS_PER_WORKER = 8;
@@ -16,6 +17,10 @@ const JOBS_PER_WORKER = 8;
 interface Pending {
   id: number;
   file: string;
+  onChunk: ChunkConsumer | undefined;
+  skip: string[] | undefined;
+  /** What `onChunk` is still doing: the job ends after it. */
+  consuming: Set<Promise<void>>;
   resolve: (c: FileContent) => void;
   reject: (e: Error) => void;
 }
@@ -39,10 +44,16 @@ export class HashPool {
 
   constructor(private readonly size = Math.max(1, Math.min(4, availableParallelism() - 1))) {}
 
-  hash(file: string): Promise<FileContent> {
+  /**
+   * The file's content identity. With `onChunk`, each chunk's bytes are handed to it as they
+   * are found (from the same read that hashed them); a few MiB of them at most wait for it.
+   * Resolves once it has dealt with every one of them. Chunks whose hash is in `skip` are
+   * not handed over.
+   */
+  hash(file: string, onChunk?: ChunkConsumer, skip?: string[]): Promise<FileContent> {
     if (this.closed) return Promise.reject(new Error('the hash pool is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, file, resolve, reject });
+      this.queue.push({ id: this.nextId++, file, onChunk, skip, consuming: new Set(), resolve, reject });
       this.pump();
     });
   }
@@ -53,7 +64,7 @@ export class HashPool {
       if (!worker) return;
       const job = this.queue.shift()!;
       this.running.get(worker)!.set(job.id, job);
-      worker.postMessage({ id: job.id, file: job.file });
+      worker.postMessage({ id: job.id, file: job.file, ...(job.onChunk ? { windowBytes: CHUNK_WINDOW_BYTES, skip: job.skip } : {}) });
     }
   }
 
@@ -70,12 +81,27 @@ export class HashPool {
     const worker = new Worker(workerScript());
     worker.unref();
     const jobs = new Map<number, Pending>();
-    worker.on('message', (msg: { id: number; content?: FileContent; error?: { message: string; code?: string } }) => {
+    worker.on('message', (msg: { id: number; chunk?: FoundChunk; content?: FileContent; error?: { message: string; code?: string } }) => {
       const job = jobs.get(msg.id);
+      if (msg.chunk) {
+        const { size } = msg.chunk;
+        // Whatever the consumer does, the worker gets its window back.
+        const consumed: Promise<void> = Promise.resolve()
+          .then(() => job?.onChunk?.(msg.chunk!))
+          .catch(() => {})
+          .finally(() => {
+            job?.consuming.delete(consumed);
+            worker.postMessage({ ack: size });
+          });
+        job?.consuming.add(consumed);
+        return;
+      }
       jobs.delete(msg.id);
       if (job) {
-        if (msg.content) job.resolve(msg.content);
-        else job.reject(Object.assign(new Error(msg.error?.message ?? 'hashing failed'), { code: msg.error?.code }));
+        const settle = msg.content
+          ? () => job.resolve(msg.content!)
+          : () => job.reject(Object.assign(new Error(msg.error?.message ?? 'hashing failed'), { code: msg.error?.code }));
+        void Promise.all(job.consuming).then(settle);
       }
       this.pump();
     });

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import WebSocket from 'ws';
 import type { ConnectionStatus } from '../../shared/bridge.js';
 import { Close, closeAction } from '../../shared/protocol/codes.js';
-import { decodeFrame, encodeFrame, FrameKind, type ChunkFrame } from '../../shared/protocol/frames.js';
+import { decodeFrame, encodeFrame, frameAround, FrameKind, type ChunkFrame } from '../../shared/protocol/frames.js';
 import { clientLimits, DEFAULT_LIMITS, type Limits } from '../../shared/protocol/limits.js';
 import {
   FEATURE_MOVE_RUNS,
@@ -316,7 +316,10 @@ export class Connection {
     return req;
   }
 
-  /** Uploads one chunk; resolves once the server stored and verified it. */
+  /**
+   * Uploads one chunk; resolves once the server stored and verified it. A chunk made with
+   * `withFrameRoom` goes out as one frame without a copy; its bytes before it are overwritten.
+   */
   async upload(folder: number, hash: string, data: Buffer, onBytes?: (n: number) => void): Promise<void> {
     const outbox = this.outbox;
     if (!this.connected || !outbox) throw new Disconnected();
@@ -324,9 +327,14 @@ export class Connection {
     const stored = new Promise<Reply>((resolve, reject) => this.pending.set(req, { resolve, reject }));
     stored.catch(() => {}); // a drop while frames are still going out is reported by the await below
     const step = this.limits.maxFrameDataBytes;
-    for (let offset = 0; offset < data.length; offset += step) {
+    const header = { kind: FrameKind.upload, req, folder, hash, total: data.length };
+    if (data.length <= step) {
+      await outbox.sendBulk(frameAround({ ...header, offset: 0 }, data), true);
+      onBytes?.(data.length);
+    }
+    for (let offset = 0; data.length > step && offset < data.length; offset += step) {
       const piece = data.subarray(offset, offset + step);
-      await outbox.sendBulk(encodeFrame({ kind: FrameKind.upload, req, folder, hash, offset, total: data.length }, piece), true);
+      await outbox.sendBulk(encodeFrame({ ...header, offset }, piece), true);
       onBytes?.(piece.length);
     }
     await stored;

@@ -7,6 +7,7 @@ import { lstat, readdir, readlink } from 'node:fs/promises';
 import { lstatSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { checkNewPath, parentPath } from '../../shared/paths.js';
+import type { ChunkConsumer } from '../content/file-content.js';
 import type { HashPool } from '../content/hash-pool.js';
 import type { LocalFile } from '../journal/local-journal.js';
 import type { IgnoreRules } from './ignore-rules.js';
@@ -68,6 +69,14 @@ export type Known = (path: string) => LocalFile | undefined;
  */
 export type WatchDir = (path: string, ino: number) => boolean;
 
+/**
+ * Called for each file about to be hashed, with its size: a consumer for its chunks' bytes
+ * as the hashing read finds them (so they can be uploaded without a second read), or
+ * nothing. The consumer is told when the read is over, whatever its outcome, and the scan
+ * of the file ends once the consumer is done with what it was handed.
+ */
+export type ChunkTap = (path: string, size: number) => { onChunk: ChunkConsumer; end(): Promise<void> } | undefined;
+
 export class Scanner {
   /** Files whose recorded content turned out wrong although their stat still matches: hash them again. */
   private readonly distrusted = new Set<string>();
@@ -77,6 +86,7 @@ export class Scanner {
     private readonly hashes: HashPool,
     private readonly rules: () => IgnoreRules,
     private readonly watchDir: WatchDir = () => false,
+    private readonly tap: ChunkTap = () => undefined,
   ) {}
 
   /**
@@ -222,8 +232,11 @@ export class Scanner {
       if (before.mode !== base.mode) result.changed.set(path, { ...before, mode: base.mode });
       return;
     }
+    const tap = this.tap(path, st.size);
     try {
-      const content = await this.hashes.hash(this.diskPath(path));
+      // The chunks of the version known before are on the server already, most likely (the
+      // commit's upload asks anyway): not handed over, so an edit costs only what changed.
+      const content = await this.hashes.hash(this.diskPath(path), tap?.onChunk, tap && before?.chunks.map(([h]) => h));
       const after = await lstat(this.diskPath(path));
       // Written during the read, or so shortly before it that a write may still have been
       // under way (a write sets the mtime when it starts; a read meanwhile sees part of it).
@@ -251,6 +264,8 @@ export class Scanner {
       if (code === 'ENOENT') return; // deleted while we looked; the watcher reports it
       if (code === 'EBUSY' || code === 'EAGAIN') result.unsettled.push(path);
       else result.issues.push({ path, message: `cannot read: ${(err as Error).message}` });
+    } finally {
+      await tap?.end();
     }
   }
 }

@@ -10,8 +10,8 @@
  * engine's own write looking like a local edit.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Stats } from 'node:fs';
-import { chmod, lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { chmod, copyFile, lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { RESERVED_DIR } from '../../shared/paths.js';
 import type { Entry } from '../../shared/protocol/messages.js';
@@ -148,11 +148,40 @@ export class FolderDisk {
    * Writes a file entry: chunks into a staging file, whole-content hash verified, mode and
    * mtime set, flushed, then renamed into place if the target is unchanged. Returns what
    * was written (a rename keeps inode, size and mtime) and the parent directories it made.
+   *
+   * `kept` lists the chunks the known file already holds at the same offsets (an overwrite
+   * in place elsewhere in it): then the staging file starts as a copy of the known file (a
+   * kernel copy, or a reflink where the file system can), only the other chunks are written,
+   * and the whole-content hash, read back from the staging file, verifies all of it. If it
+   * does not match (the file changed under the copy), the file is written whole instead.
+   * `beforeRename` runs once every chunk is in place.
    */
-  async writeFile(entry: Entry, known: LocalFile | undefined, source: ChunkSource, announce: Announce): Promise<{ written: Stats; createdDirs: string[] }> {
-    const { staging, handle } = await this.openStaging('.part');
-    let written: Stats;
+  async writeFile(
+    entry: Entry,
+    known: LocalFile | undefined,
+    source: ChunkSource,
+    announce: Announce,
+    kept: ReadonlySet<number> = new Set(),
+    beforeRename: () => Promise<void> = async () => {},
+  ): Promise<{ written: Stats; createdDirs: string[] }> {
+    const staged = (kept.size > 0 && known?.kind === 'file' && (await this.stagePatched(entry, known, source, kept))) || (await this.stageWhole(entry, source));
     try {
+      await beforeRename();
+      const createdDirs = await this.ensureParents(entry.path);
+      await this.expectUnchanged(entry.path, known);
+      announce(staged.written);
+      await rename(staged.staging, this.path(entry.path));
+      crashPoint('after-apply-rename');
+      return { written: staged.written, createdDirs };
+    } catch (err) {
+      await rm(staged.staging, { force: true });
+      throw err;
+    }
+  }
+
+  private async stageWhole(entry: Entry, source: ChunkSource): Promise<Staged> {
+    const { staging, handle } = await this.openStaging('.part');
+    return this.staged(staging, handle, entry, async () => {
       const whole = createHash('sha256');
       let position = 0;
       for (let i = 0; i < entry.chunks.length; i++) {
@@ -163,6 +192,49 @@ export class FolderDisk {
         position += data.length;
       }
       if (whole.digest('hex') !== entry.hash || position !== entry.size) throw new HashMismatch(entry.path);
+    });
+  }
+
+  /** The known file copied to staging with the chunks not `kept` written over it; undefined when the result is not the entry. */
+  private async stagePatched(entry: Entry, known: LocalFile, source: ChunkSource, kept: ReadonlySet<number>): Promise<Staged | undefined> {
+    await this.expectUnchanged(entry.path, known);
+    await this.ensureStaging();
+    const staging = join(this.stagingDir, `${randomBytes(8).toString('hex')}.part`);
+    let handle: FileHandle;
+    try {
+      await copyFile(this.path(entry.path), staging, constants.COPYFILE_FICLONE);
+      handle = await open(staging, 'r+');
+    } catch (err) {
+      await rm(staging, { force: true });
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new TargetChanged(entry.path);
+      throw err;
+    }
+    try {
+      return await this.staged(staging, handle, entry, async () => {
+        let position = 0;
+        for (let i = 0; i < entry.chunks.length; i++) {
+          const [hash, size] = entry.chunks[i]!;
+          if (!kept.has(i)) {
+            const data = await source(hash, size, i);
+            if (data.length !== size) throw new HashMismatch(entry.path);
+            await handle.write(data, 0, data.length, position);
+          }
+          position += size;
+        }
+        await handle.truncate(entry.size);
+        if (position !== entry.size || (await hashOf(handle)) !== entry.hash) throw new PatchMismatch();
+      });
+    } catch (err) {
+      if (err instanceof PatchMismatch) return undefined;
+      throw err;
+    }
+  }
+
+  /** Fills a staging file with `fill`, then sets mode and mtime and flushes it; removes it on failure. */
+  private async staged(staging: string, handle: FileHandle, entry: Entry, fill: () => Promise<void>): Promise<Staged> {
+    let written: Stats;
+    try {
+      await fill();
       await handle.chmod(entry.mode & 0o777);
       const mtime = new Date(entry.mtime);
       await handle.utimes(mtime, mtime);
@@ -174,17 +246,7 @@ export class FolderDisk {
       throw err;
     }
     await handle.close();
-    try {
-      const createdDirs = await this.ensureParents(entry.path);
-      await this.expectUnchanged(entry.path, known);
-      announce(written);
-      await rename(staging, this.path(entry.path));
-      crashPoint('after-apply-rename');
-      return { written, createdDirs };
-    } catch (err) {
-      await rm(staging, { force: true });
-      throw err;
-    }
+    return { staging, written };
   }
 
   async makeDir(entry: Entry, known: LocalFile | undefined, announce: Announce): Promise<Stats> {
@@ -271,12 +333,68 @@ export class FolderDisk {
       throw err;
     }
     try {
-      const buf = Buffer.allocUnsafe(size);
-      const { bytesRead } = await handle.read(buf, 0, size, offset);
-      return buf.subarray(0, bytesRead);
+      return await readAt(handle, offset, size);
     } finally {
       await handle.close();
     }
+  }
+
+  /** A reader of many ranges, which keeps each file it reads open until it is closed. */
+  rangeReader(): RangeReader {
+    return new RangeReader(this);
+  }
+}
+
+interface Staged {
+  staging: string;
+  written: Stats;
+}
+
+/** A patched staging file is not the entry: it is written whole instead. */
+class PatchMismatch extends Error {}
+
+/** SHA-256 of a whole open file. */
+async function hashOf(handle: FileHandle): Promise<string> {
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(1024 * 1024);
+  for (let position = 0; ; ) {
+    const { bytesRead } = await handle.read(buf, 0, buf.length, position);
+    if (bytesRead === 0) return hash.digest('hex');
+    hash.update(buf.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+}
+
+async function readAt(handle: FileHandle, offset: number, size: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(size);
+  const { bytesRead } = await handle.read(buf, 0, size, offset);
+  return buf.subarray(0, bytesRead);
+}
+
+/**
+ * Reads ranges of files in the folder, opening each file once: a download that takes a
+ * thousand chunks from the previous version of its file opens it once, not a thousand
+ * times. Closed before the download renames its file into place.
+ */
+export class RangeReader {
+  private readonly handles = new Map<string, Promise<FileHandle>>();
+
+  constructor(private readonly disk: FolderDisk) {}
+
+  async read(rel: string, offset: number, size: number): Promise<Buffer> {
+    let handle = this.handles.get(rel);
+    if (!handle) {
+      handle = open(this.disk.path(rel), 'r');
+      this.handles.set(rel, handle);
+      handle.catch(() => this.handles.delete(rel));
+    }
+    return readAt(await handle, offset, size);
+  }
+
+  async close(): Promise<void> {
+    const handles = [...this.handles.values()];
+    this.handles.clear();
+    await Promise.all(handles.map((h) => h.then((x) => x.close(), () => {})));
   }
 }
 

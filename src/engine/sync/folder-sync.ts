@@ -26,7 +26,8 @@ import { IGNORE_FILE, IgnoreRules } from '../scan/ignore-rules.js';
 import { FRESH_MS, RootMissing, Scanner } from '../scan/scanner.js';
 import { Watcher } from '../scan/watcher.js';
 import { conflictName } from './conflict-name.js';
-import { FolderDisk, HashMismatch, TargetChanged } from './disk.js';
+import { earlyUpload } from './early-upload.js';
+import { FolderDisk, HashMismatch, TargetChanged, type RangeReader } from './disk.js';
 import { caseKey, foldsCase, portabilityProblem, type Platform } from './portability.js';
 import type { Progress } from './progress.js';
 import { recoverPendingApplies } from './recover-applies.js';
@@ -101,8 +102,12 @@ interface MovedPath {
 const RETRY_MS = 2000;
 /** A file this small is one chunk (the chunker's minimum): it takes a small-transfer slot. */
 const SMALL_FILE_BYTES = 256 * 1024;
-/** Chunks of one file uploading at once. */
-const UPLOAD_WINDOW = 4;
+/**
+ * Chunk bytes of one file in flight at once, each way (uploads awaiting `stored`, downloads
+ * fetched ahead of the write), so round trips and server writes overlap: counted in bytes,
+ * as chunk sizes differ by client version (1 MiB at most now, 4 MiB before).
+ */
+const WINDOW_BYTES = 8 * 1024 * 1024;
 
 export class FolderSync {
   private readonly disk: FolderDisk;
@@ -154,7 +159,10 @@ export class FolderSync {
       );
     }
     const watcher = this.watcher;
-    this.scanner = new Scanner(d.root, d.hashes, () => this.rules, watcher && ((path, ino) => watcher.watchDir(path, ino)));
+    this.scanner = new Scanner(d.root, d.hashes, () => this.rules, watcher && ((path, ino) => watcher.watchDir(path, ino)), (path, size) =>
+      // Larger files go up while they are hashed; a small file's upload is one round trip anyway.
+      size > SMALL_FILE_BYTES && this.remoteId !== undefined && d.conn.connected ? earlyUpload(d, this.remoteId, path, size) : undefined,
+    );
   }
 
   get id(): number {
@@ -731,6 +739,7 @@ export class FolderSync {
     const progress = this.d.progress.start(this.d.folderId, path, 'up', total);
     // A few chunks in flight at once, so each one's round trip overlaps the others.
     const inFlight = new Set<Promise<void>>();
+    let inFlightBytes = 0;
     try {
       let offset = 0;
       for (const [hash, size] of local.chunks) {
@@ -743,10 +752,14 @@ export class FolderSync {
             throw new TargetChanged(path);
           }
           await this.d.up.take(size);
-          const sent: Promise<void> = conn.upload(folder, hash, data, (n) => this.d.progress.add(progress, n)).finally(() => inFlight.delete(sent));
+          const sent: Promise<void> = conn.upload(folder, hash, data, (n) => this.d.progress.add(progress, n)).finally(() => {
+            inFlight.delete(sent);
+            inFlightBytes -= size;
+          });
           sent.catch(() => {}); // observed by the race or the final wait; never unhandled meanwhile
           inFlight.add(sent);
-          if (inFlight.size >= UPLOAD_WINDOW) await Promise.race(inFlight);
+          inFlightBytes += size;
+          while (inFlightBytes >= WINDOW_BYTES) await Promise.race(inFlight);
         }
         offset += size;
       }
@@ -966,41 +979,49 @@ export class FolderSync {
 
   private async download(remote: Entry, local: LocalFile | undefined): Promise<void> {
     const progress = this.d.progress.start(this.d.folderId, remote.path, 'down', remote.size);
+    const reader = this.disk.rangeReader();
     const fetched = new Map<number, Promise<Buffer>>();
     const fetch = (i: number): Promise<Buffer> => {
       let p = fetched.get(i);
       if (!p) {
         const [hash, size] = remote.chunks[i]!;
-        p = this.chunk(hash, size, progress);
+        p = this.chunk(hash, size, progress, reader);
         p.catch(() => {}); // awaited in order below; a prefetch may fail unobserved first
         fetched.set(i, p);
       }
       return p;
     };
+    const kept = keptInPlace(remote, local);
     try {
       const source = (_hash: string, _size: number, i: number): Promise<Buffer> => {
-        // A few chunks ahead, so the round trip of one hides behind the writing of another.
-        for (let k = i; k < Math.min(i + 4, remote.chunks.length); k++) void fetch(k);
+        // Some bytes ahead, so the round trips hide behind the writing.
+        for (let k = i, ahead = 0; k < remote.chunks.length && ahead < WINDOW_BYTES; k++) {
+          if (kept.has(k)) continue;
+          void fetch(k);
+          ahead += remote.chunks[k]![1];
+        }
         const data = fetch(i);
         fetched.delete(i);
         return data;
       };
+      // No file read from stays open across the rename.
       const { written: st, createdDirs } = await this.applying((note) =>
-        this.disk.writeFile(remote, local, source, (landing) => note([this.applied(remote, landing, remote.chunks)])),
+        this.disk.writeFile(remote, local, source, (landing) => note([this.applied(remote, landing, remote.chunks)]), kept, () => reader.close()),
       );
       this.recordDirs(createdDirs);
       this.recordWritten(remote, st, remote.chunks);
       this.activity(remote.path, local ? 'changed' : 'added', 'down', remote.device, null);
     } finally {
+      await reader.close();
       this.d.progress.finish(progress);
     }
   }
 
   /** A chunk's bytes: from a local file that has it (checked), else from the server. */
-  private async chunk(hash: string, size: number, progress: string): Promise<Buffer> {
+  private async chunk(hash: string, size: number, progress: string, reader: RangeReader): Promise<Buffer> {
     for (const at of this.d.journal.findChunk(this.d.folderId, hash)) {
       try {
-        const data = await this.disk.readRange(at.path, at.offset, size);
+        const data = await reader.read(at.path, at.offset, size);
         if (data.length === size && createHash('sha256').update(data).digest('hex') === hash) {
           this.d.progress.add(progress, size);
           return data;
@@ -1142,6 +1163,32 @@ export class FolderSync {
     const waiting = [...this.dirty].some((p) => !this.quietUntil.has(p));
     this.setPhase(working || (waiting && this.d.conn.connected && this.caughtUp) ? 'syncing' : 'idle');
   }
+}
+
+/**
+ * The chunks of `remote` that the local file already holds at the same offsets, when they
+ * are most of it (an overwrite in place): the download then starts from a copy of the local
+ * file and writes only the rest (FolderDisk.writeFile). None otherwise.
+ */
+function keptInPlace(remote: Entry, local: LocalFile | undefined): Set<number> {
+  const kept = new Set<number>();
+  if (local?.kind !== 'file' || local.chunks.length === 0) return kept;
+  const localAt = new Map<number, string>();
+  let offset = 0;
+  for (const [hash, size] of local.chunks) {
+    localAt.set(offset, hash);
+    offset += size;
+  }
+  let keptBytes = 0;
+  offset = 0;
+  remote.chunks.forEach(([hash, size], i) => {
+    if (localAt.get(offset) === hash) {
+      kept.add(i);
+      keptBytes += size;
+    }
+    offset += size;
+  });
+  return keptBytes * 2 >= remote.size ? kept : new Set();
 }
 
 function depth(path: string): number {

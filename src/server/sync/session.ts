@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import { Close, ErrorCode, type ErrorCodeValue } from '../../shared/protocol/codes.js';
-import { decodeFrame, encodeFrame, FrameKind, type ChunkFrame } from '../../shared/protocol/frames.js';
+import { decodeFrame, encodeFrame, frameAround, FrameKind, type ChunkFrame } from '../../shared/protocol/frames.js';
 import {
   FEATURE_MOVE_RUNS,
   PROTOCOL_VERSION,
@@ -189,7 +189,8 @@ export class Session {
   private onMessage(data: RawData, isBinary: boolean): void {
     if (this.closed) return;
     if (this.outbox.backlog > this.ctx.maxBacklogBytes) return this.terminate('the device is not reading its replies');
-    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    // ws hands over a Buffer (its default binaryType); Buffer.from would copy every chunk byte.
+    const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     this.ctx.metrics.bytesIn += buf.length;
     if (isBinary) {
       if (!this.greeted) return this.close(Close.protocolError, 'hello first');
@@ -537,10 +538,11 @@ export class Session {
     const data = missing.length === 0 ? await this.ctx.chunks.get(hash) : undefined;
     if (!data) throw new RequestError(ErrorCode.notFound, `folder ${folder} has no chunk ${hash}`);
     const step = this.ctx.limits.maxFrameDataBytes;
+    const header = { kind: FrameKind.download, req, folder, hash, total: data.length };
+    // One frame is built around the bytes as the store read them (with room for the header).
+    if (data.length <= step) return this.outbox.sendBulk(frameAround({ ...header, offset: 0 }, data), true);
     for (let offset = 0; offset < data.length && !this.closed; offset += step) {
-      const piece = data.subarray(offset, offset + step);
-      const header = { kind: FrameKind.download, req, folder, hash, offset, total: data.length };
-      await this.outbox.sendBulk(encodeFrame(header, piece), true);
+      await this.outbox.sendBulk(encodeFrame({ ...header, offset }, data.subarray(offset, offset + step)), true);
     }
   }
 }
