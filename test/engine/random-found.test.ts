@@ -108,26 +108,28 @@ it('two writes into the same new directory at once both succeed (seed 24: a down
   expect(made.flat().sort()).toEqual(['new', 'new/deeper']);
 });
 
-/** Waits until `client` is uploading `path`, so a change can be made while its put is unanswered. */
-async function uploading(client: Awaited<ReturnType<typeof bed.client>>, path: string): Promise<void> {
-  await eventually(
-    async () => (await client.engine.getState()).transfers.items.some((t) => t.path === path && t.direction === 'up'),
-    10_000,
-    `the upload of ${path} to start`,
-  );
-}
-
-it('a new file whose directory is renamed away while the file uploads ends up only at the new place (seed 36: the put landed at the old path after the move)', async () => {
+/**
+ * Two synced devices with `dir/sub/kept.txt`; device a then uploads a new `dir/sub/new.bin`
+ * through a slow link, so a rename can happen while its put is still unanswered.
+ */
+async function newFileUploading() {
   const a = await bed.client();
   const b = await bed.client();
   await mkdir(join(a.root, 'dir', 'sub'), { recursive: true });
   await writeFile(join(a.root, 'dir', 'sub', 'kept.txt'), 'kept');
   await converged([a, b]);
-
-  // A slow upload keeps the new file's put unanswered while the rename is seen and committed.
   await a.engine.setBandwidthLimits({ upBytesPerSecond: 64 * 1024, downBytesPerSecond: null });
-  await writeRandomFile(join(a.root, 'dir', 'sub', 'new.bin'), 384 * 1024);
-  await uploading(a, 'dir/sub/new.bin');
+  const hash = await writeRandomFile(join(a.root, 'dir', 'sub', 'new.bin'), 384 * 1024);
+  await eventually(
+    async () => (await a.engine.getState()).transfers.items.some((t) => t.path === 'dir/sub/new.bin' && t.direction === 'up'),
+    10_000,
+    'the upload of the new file to start',
+  );
+  return { a, b, hash };
+}
+
+it('a new file whose directory is renamed away while the file uploads ends up only at the new place (seed 36: the put landed at the old path after the move)', async () => {
+  const { a, b } = await newFileUploading();
   await rename(join(a.root, 'dir'), join(a.root, 'moved'));
   const tree = await converged([a, b], 60_000);
   expect(Object.keys(tree)).toEqual(['moved', 'moved/sub', 'moved/sub/kept.txt', 'moved/sub/new.bin']);
@@ -139,15 +141,7 @@ it('a new file whose directory is renamed away while the file uploads ends up on
 }, 120_000);
 
 it('a new file whose directory another device renames while the file uploads follows the rename (seed 37: the old directories came back, the file on one device only)', async () => {
-  const a = await bed.client();
-  const b = await bed.client();
-  await mkdir(join(a.root, 'dir', 'sub'), { recursive: true });
-  await writeFile(join(a.root, 'dir', 'sub', 'kept.txt'), 'kept');
-  await converged([a, b]);
-
-  await a.engine.setBandwidthLimits({ upBytesPerSecond: 64 * 1024, downBytesPerSecond: null });
-  const hash = await writeRandomFile(join(a.root, 'dir', 'sub', 'new.bin'), 384 * 1024);
-  await uploading(a, 'dir/sub/new.bin');
+  const { a, b, hash } = await newFileUploading();
   const revisions = () => bed.srv.server.ctx.metrics.revisions;
   const before = revisions();
   await rename(join(b.root, 'dir'), join(b.root, 'moved'));
