@@ -80,7 +80,7 @@ export class FolderDisk {
     try {
       return await lstat(this.path(rel));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+      if (isGone(err)) return undefined;
       throw err;
     }
   }
@@ -133,8 +133,13 @@ export class FolderDisk {
   }
 
   /** Creates a new staging file (and the staging folder, if it went missing). */
+  /** A fresh name in staging: never one a crashed or concurrent write is still using. */
+  private stagingName(suffix: string): string {
+    return join(this.stagingDir, `${randomBytes(8).toString('hex')}${suffix}`);
+  }
+
   private async openStaging(suffix: string): Promise<{ staging: string; handle: FileHandle }> {
-    const staging = join(this.stagingDir, `${randomBytes(8).toString('hex')}${suffix}`);
+    const staging = this.stagingName(suffix);
     try {
       return { staging, handle: await open(staging, 'wx', 0o600) };
     } catch (err) {
@@ -199,7 +204,7 @@ export class FolderDisk {
   private async stagePatched(entry: Entry, known: LocalFile, source: ChunkSource, kept: ReadonlySet<number>): Promise<Staged | undefined> {
     await this.expectUnchanged(entry.path, known);
     await this.ensureStaging();
-    const staging = join(this.stagingDir, `${randomBytes(8).toString('hex')}.part`);
+    const staging = this.stagingName('.part');
     let handle: FileHandle;
     try {
       await copyFile(this.path(entry.path), staging, constants.COPYFILE_FICLONE);
@@ -263,7 +268,7 @@ export class FolderDisk {
   async makeSymlink(entry: Entry, known: LocalFile | undefined, announce: Announce): Promise<Stats> {
     await this.ensureParents(entry.path);
     // A link is made beside the target and renamed over it, like a file.
-    const staging = join(this.stagingDir, `${randomBytes(8).toString('hex')}.link`);
+    const staging = this.stagingName('.link');
     await this.ensureStaging();
     await symlink(entry.target, staging);
     try {
@@ -328,8 +333,7 @@ export class FolderDisk {
       handle = await open(this.path(rel), 'r');
     } catch (err) {
       // Moved or deleted since its scan (a rename while it uploads): rescan, not an error.
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') throw new TargetChanged(rel);
+      if (isGone(err)) throw new TargetChanged(rel);
       throw err;
     }
     try {
@@ -404,4 +408,10 @@ export function sameAsKnown(st: Stats | undefined, known: LocalFile | undefined)
   if (st.isDirectory()) return known.kind === 'dir';
   if (st.isSymbolicLink()) return known.kind === 'symlink';
   return known.kind === 'file' && st.size === known.size && Math.floor(st.mtimeMs) === known.mtime && st.ino === known.ino;
+}
+
+/** The path (or a directory on the way to it) does not exist. */
+function isGone(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }
