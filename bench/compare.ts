@@ -14,7 +14,7 @@
  *   npm run bench:compare -- --peer ferry        Ferry alone (what `npm run bench:sync` runs)
  *   --json PATH (default bench-results/compare-<time>.json)   --keep (keep temp folders and logs)
  *   --syncthing PATH (default: syncthing on the PATH)
- *   BENCH_SYNC_LOG_LEVEL, BENCH_SYNC_NODE_ARGS   the Ferry clients' log level and extra node flags
+ *   BENCH_SYNC_LOG_LEVEL, BENCH_SYNC_NODE_ARGS   the Ferry clients' log level; extra node flags for the clients and the server
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';

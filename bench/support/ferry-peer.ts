@@ -21,7 +21,7 @@ const READY_TIMEOUT_MS = 120_000;
 export interface FerryOptions {
   /** The clients' log level. */
   logLevel: string;
-  /** Extra node flags for the clients (e.g. --cpu-prof). */
+  /** Extra node flags for the clients and the server (e.g. --cpu-prof). */
   nodeArgs: readonly string[];
 }
 
@@ -123,7 +123,7 @@ class FerryPeer implements Peer {
    */
   private async startProcesses(): Promise<number> {
     const spawnedAt = performance.now();
-    this.server = await startServerProcess(this.dataDir, [], this.serverPort);
+    this.server = await startServerProcess(this.dataDir, this.options.A.nodeArgs, this.serverPort);
     const started = await Promise.allSettled((['A', 'B'] as const).map((name) => ClientProcess.start(name, this.options[name], START_TIMEOUT_MS)));
     for (const s of started) if (s.status === 'fulfilled') this.clients.push(s.value);
     const failed = started.find((s) => s.status === 'rejected');
