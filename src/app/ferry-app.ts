@@ -32,7 +32,7 @@ import { checkPath } from '../shared/paths.js';
 import type { Entry } from '../shared/protocol/messages.js';
 import { VERSION } from '../shared/version.js';
 import { Engine, type EngineOptions } from '../engine/engine.js';
-import { passwordLogin } from '../engine/net/login.js';
+import { passwordLogin, revokeToken } from '../engine/net/login.js';
 import type { FerryServer } from '../server/server.js';
 import { bridged } from './errors.js';
 import { EventHub } from './event-hub.js';
@@ -340,7 +340,13 @@ export class FerryApp implements FerryBridge {
   signOut(): Promise<void> {
     return this.exclusive(async () => {
       if (this.options.fixed) throw new BridgeError('unsupported', "this client's server and token come from its command line");
+      const setup = this.saved.setup;
+      const token = await this.options.secrets.load();
       await this.stopEngine();
+      if (setup && token) {
+        const failed = await revokeToken(setup.server, token);
+        if (failed) this.log.warn({ server: setup.server, reason: failed }, 'signed out here, but the server was not told: revoke this device there (ferry admin token list, then revoke ID)');
+      }
       await this.stopHosting();
       await this.options.secrets.clear();
       await this.saveSetup({ setup: null });

@@ -14,6 +14,7 @@ import { WebSocketServer } from 'ws';
 import { Close } from '../shared/protocol/codes.js';
 import { DEFAULT_LIMITS, type Limits } from '../shared/protocol/limits.js';
 import { VERSION } from '../shared/version.js';
+import { bearerToken } from './auth/bearer-token.js';
 import { hashToken } from './auth/secrets.js';
 import { LocalBus, type Bus } from './bus.js';
 import type { ServerContext } from './context.js';
@@ -310,18 +311,6 @@ function dropSilentSockets(server: Server, connectionEvent: 'connection' | 'secu
   });
   server.on('request', (req: IncomingMessage) => begun(req.socket));
   server.on('upgrade', (req: IncomingMessage) => begun(req.socket));
-}
-
-function bearerToken(req: IncomingMessage): string | undefined {
-  const auth = req.headers.authorization;
-  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
-  const protocols = req.headers['sec-websocket-protocol'];
-  if (!protocols) return undefined;
-  for (const p of protocols.split(',')) {
-    const v = p.trim();
-    if (v.startsWith('bearer.')) return v.slice(7);
-  }
-  return undefined;
 }
 
 function refuse(socket: Socket, status: number, text: string): void {

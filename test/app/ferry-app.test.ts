@@ -128,6 +128,28 @@ describe('FerryApp across restarts', () => {
     await idle(again);
   });
 
+  it('signing out revokes the device token on the server; with the server gone it still signs out here', async () => {
+    const app = await open();
+    await app.connect({ server: srv.url, user: 'alice', password: 'alice-password', device: 'desk', dir });
+    await idle(app);
+    const token = await new FileSecretStore(stateDir).load();
+    expect(token).toBeTruthy();
+    await app.signOut();
+    expect(await new FileSecretStore(stateDir).load()).toBeNull();
+    const reuse = await fetch(`${srv.url}/v1/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect(reuse.status).toBe(401);
+
+    await app.connect({ server: srv.url, user: 'alice', password: 'alice-password', device: 'desk', dir });
+    await idle(app);
+    const gone = srv;
+    srv = await startServer(); // what afterEach closes
+    await gone.close();
+    await removeDir(gone.dataDir);
+    await app.signOut();
+    expect((await app.getApp()).setup).toEqual({ mode: 'none' });
+    expect(await new FileSecretStore(stateDir).load()).toBeNull();
+  });
+
   it('a second host set-up on the same data needs the same password for an existing user', async () => {
     const app = await open({ canHost: true });
     const port = await freePort();

@@ -283,6 +283,23 @@ describe('admin commands against a running server', () => {
     expect(await bystander.client.request({ type: 'has', folder, hashes: [] })).toMatchObject({ type: 'have', missing: [] });
   });
 
+  it('POST /v1/logout revokes the token it carries: its live socket is cut, it can sign out only once, other devices stay', async () => {
+    const token = (await ferryOk(['admin', '--data', dir, 'token', 'create', 'admin', '--device', 'old phone'])).trim();
+    const leaving = await open(srv.wsUrl, token);
+    const bystander = await open(srv.wsUrl, banner.token);
+    const logout = (auth?: string) => fetch(`${srv.url}/v1/logout`, { method: 'POST', headers: auth ? { authorization: auth } : {} });
+
+    expect((await logout()).status).toBe(401);
+    expect((await logout('Bearer fy1_not-a-token')).status).toBe(401);
+    expect((await logout(`Bearer ${token}`)).status).toBe(204);
+    expect((await within(leaving.client.closed, 5000, 'close of the signed-out socket')).code).toBe(4401);
+    await expect(RawClient.connect(srv.wsUrl, token)).rejects.toSatisfy((err) => err instanceof ConnectRefused && err.status === 401);
+    expect((await logout(`Bearer ${token}`)).status).toBe(401);
+    const list = await ferryOk(['admin', '--data', dir, 'token', 'list']);
+    expect(list).toMatch(/old phone .*revoked/);
+    expect(bystander.client.ws.readyState).toBe(bystander.client.ws.OPEN);
+  });
+
   it('folder share to a connected user sends that user a folders message listing it', async () => {
     await ferryOk(['admin', '--data', dir, 'user', 'add', 'carol', '--password-stdin'], 'carol-secret-pw\n');
     const token = (await ferryOk(['admin', '--data', dir, 'token', 'create', 'carol', '--device', 'carol-desk'])).trim();

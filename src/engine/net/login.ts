@@ -1,7 +1,7 @@
 /**
  * Password sign-in (`POST /v1/login`): a user name and password become a device token. Used by
  * `ferry login` and by the app's "Connect to a server"; the failure reason says what to tell
- * the person.
+ * the person. Sign-out (`POST /v1/logout`) revokes the token on the server.
  */
 export type LoginFailure = 'unreachable' | 'auth-failed' | 'rate-limited' | 'refused';
 
@@ -29,6 +29,8 @@ export interface LoginResult {
 }
 
 const LOGIN_TIMEOUT_MS = 20_000;
+/** Sign-out goes on without the server after this: the token is erased here either way. */
+const LOGOUT_TIMEOUT_MS = 5_000;
 
 export async function passwordLogin(request: LoginRequest): Promise<LoginResult> {
   let res: Response;
@@ -53,4 +55,25 @@ export async function passwordLogin(request: LoginRequest): Promise<LoginResult>
     user: typeof body.user === 'string' ? body.user : request.user,
     device: typeof body.device?.name === 'string' ? body.device.name : request.device,
   };
+}
+
+/**
+ * Revokes this device's token on the server, so a copy of it left anywhere stops working.
+ * Resolves with why it could not (the caller signs out locally anyway), or undefined.
+ */
+export async function revokeToken(server: string, token: string): Promise<string | undefined> {
+  try {
+    const res = await fetch(new URL('/v1/logout', server), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(LOGOUT_TIMEOUT_MS),
+    });
+    await res.body?.cancel();
+    // 401: the token was revoked already (by an admin, or an earlier sign-out).
+    if (res.ok || res.status === 401) return undefined;
+    return `${server} answered HTTP ${res.status}`;
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    return `cannot reach ${server}: ${cause}`;
+  }
 }

@@ -1,7 +1,8 @@
-/** The plain HTTP endpoints: health, metrics and password login. */
+/** The plain HTTP endpoints: health, metrics, password login and a device's sign-out. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { ServerContext } from '../context.js';
+import { bearerToken } from '../auth/bearer-token.js';
 import { RateLimiter } from '../auth/rate-limit.js';
 import { hashToken, newDeviceToken, verifyNothing, verifyPassword } from '../auth/secrets.js';
 
@@ -31,7 +32,9 @@ export class HttpRoutes {
           ? this.metrics(res)
           : route === 'POST /v1/login'
             ? this.login(req, res)
-            : Promise.resolve(json(res, 404, { error: 'not_found', message: `no route for ${route}` }));
+            : route === 'POST /v1/logout'
+              ? this.logout(req, res)
+              : Promise.resolve(json(res, 404, { error: 'not_found', message: `no route for ${route}` }));
     work.catch((err) => {
       this.ctx.log.error({ err, route }, 'request failed');
       if (!res.headersSent) json(res, 500, { error: 'internal', message: 'the server failed to handle this request' });
@@ -75,6 +78,23 @@ export class HttpRoutes {
     const created = await this.ctx.store.createDevice(user.id, device, hashToken(token));
     this.ctx.log.info({ user: name, device: created.id, address }, 'device signed in');
     json(res, 200, { token, user: user.name, device: { id: created.id, name: created.name }, server: this.ctx.store.serverId });
+  }
+
+  /** A device signing itself out: its token stops working here and now, and its connections close. */
+  private async logout(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const token = bearerToken(req);
+    const device = token ? await this.ctx.store.deviceByTokenHash(hashToken(token)) : undefined;
+    if (!device) {
+      // Only failures count, so guessing is slow and a device's own sign-out never waits.
+      const wait = this.byAddress.take(address);
+      if (wait > 0) return this.throttled(res, wait);
+      return json(res, 401, { error: 'unauthorized', message: 'no valid device token (Authorization: Bearer …)' });
+    }
+    await this.ctx.store.revokeDevice(device.id);
+    this.ctx.log.info({ device: device.id, address }, 'device signed out');
+    res.writeHead(204, { 'cache-control': 'no-store' });
+    res.end();
   }
 
   private throttled(res: ServerResponse, seconds: number): void {
