@@ -99,6 +99,7 @@ const SCHEMA = `
     PRIMARY KEY (folder, hash, path, offset)
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS local_chunks_path ON local_chunks(folder, path);
+  CREATE INDEX IF NOT EXISTS entries_local_ino ON entries(folder, local_ino);
   CREATE TABLE IF NOT EXISTS conflicts (
     id INTEGER PRIMARY KEY,
     folder INTEGER NOT NULL REFERENCES folders(id),
@@ -223,6 +224,11 @@ export class LocalJournal {
     const all = new Map<string, LocalFile>();
     for (const row of this.s.allLocal.iterate(folder) as Iterable<EntryRow>) all.set(row.path, toLocal(row)!);
     return all;
+  }
+
+  /** The files recorded with this inode number, wherever: a rename keeps it, so a moved file is known without reading it. */
+  filesWithInode(folder: number, ino: number): { path: string; local: LocalFile }[] {
+    return (this.s.filesWithInode.all(folder, ino) as EntryRow[]).map((row) => ({ path: row.path, local: toLocal(row)! }));
   }
 
   /** Records strictly below a directory. */
@@ -412,6 +418,10 @@ function prepare(db: Database) {
     allLocal: p(
       `SELECT path, local_kind, local_size, local_mtime, local_ino, local_mode, local_hash, local_target, local_chunks
        FROM entries WHERE folder = ? AND local_kind IS NOT NULL`,
+    ),
+    filesWithInode: p(
+      `SELECT path, local_kind, local_size, local_mtime, local_ino, local_mode, local_hash, local_target, local_chunks
+       FROM entries WHERE folder = ? AND local_ino = ? AND local_kind = 'file'`,
     ),
     localPathsAt: p(`SELECT path FROM entries WHERE folder = ? AND (path = ? OR (path >= ? AND path < ?)) AND local_kind IS NOT NULL`),
     below: p(`SELECT * FROM entries WHERE folder = ? AND path >= ? AND path < ? ORDER BY path`),

@@ -63,6 +63,9 @@ export class RootMissing extends Error {
 /** What the scanner knew about a path, from the journal. */
 export type Known = (path: string) => LocalFile | undefined;
 
+/** The files the journal holds with an inode number, at whatever paths. */
+export type KnownInode = (ino: number) => { path: string; local: LocalFile }[];
+
 /**
  * Called for each directory the scanner is about to list, so the watcher can watch it
  * first; true when nothing watched it before, so everything in it must be looked at.
@@ -116,7 +119,7 @@ export class Scanner {
    * `knownPaths` lists every path the journal holds below the scanned ones, so vanished
    * paths are reported as gone.
    */
-  async scan(known: Known, knownPaths: Iterable<string>, paths?: string[]): Promise<ScanResult> {
+  async scan(known: Known, knownPaths: Iterable<string>, paths?: string[], knownInode: KnownInode = () => []): Promise<ScanResult> {
     const rootStat = await this.checkRoot();
     const result: ScanResult = { changed: new Map(), unsettled: [], fresh: [], issues: [] };
     const seen = new Set<string>();
@@ -143,7 +146,7 @@ export class Scanner {
         seen.delete(path);
         return;
       }
-      await this.examine(path, st, known(path), result);
+      await this.examine(path, st, known(path), knownInode, result);
       if (isDir) {
         this.watchDir(path, st.ino);
         await walk(path);
@@ -210,7 +213,7 @@ export class Scanner {
     return result;
   }
 
-  private async examine(path: string, st: Stats, before: LocalFile | undefined, result: ScanResult): Promise<void> {
+  private async examine(path: string, st: Stats, before: LocalFile | undefined, knownInode: KnownInode, result: ScanResult): Promise<void> {
     const base = { size: st.isFile() ? st.size : 0, mtime: Math.floor(st.mtimeMs), ino: st.ino, mode: st.mode & 0o777 };
     if (st.isDirectory()) {
       if (before?.kind !== 'dir') result.changed.set(path, { ...base, kind: 'dir', size: 0, hash: '', target: '', chunks: [] });
@@ -230,6 +233,11 @@ export class Scanner {
     const distrusted = this.distrusted.delete(path);
     if (!distrusted && before?.kind === 'file' && before.size === base.size && before.mtime === base.mtime && before.ino === base.ino) {
       if (before.mode !== base.mode) result.changed.set(path, { ...before, mode: base.mode });
+      return;
+    }
+    const renamed = before ? undefined : await this.renamedHere(base, knownInode);
+    if (renamed) {
+      result.changed.set(path, renamed);
       return;
     }
     const tap = this.tap(path, st.size);
@@ -267,5 +275,21 @@ export class Scanner {
     } finally {
       await tap?.end();
     }
+  }
+
+  /**
+   * The recorded content of a file that was renamed to a new path: the journal holds the same
+   * inode, size and mtime at a path that no longer holds that inode. That is the trust an
+   * unchanged stat gets at the same path, so a renamed directory of large files is not read
+   * again. A hard link (the old path still holds the inode) is read as a new file.
+   */
+  private async renamedHere(base: { size: number; mtime: number; ino: number; mode: number }, knownInode: KnownInode): Promise<LocalFile | undefined> {
+    for (const { path: was, local } of knownInode(base.ino)) {
+      if (local.size !== base.size || local.mtime !== base.mtime || this.distrusted.has(was)) continue;
+      const there = await lstat(this.diskPath(was)).catch(() => undefined);
+      if (there?.ino === base.ino) continue;
+      return { ...local, mode: base.mode };
+    }
+    return undefined;
   }
 }

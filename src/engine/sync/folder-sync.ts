@@ -463,7 +463,7 @@ export class FolderSync {
         return cache.get(path);
       };
     }
-    const result = await this.scanner.scan(known, knownPaths, paths);
+    const result = await this.scanner.scan(known, knownPaths, paths, (ino) => journal.filesWithInode(folder, ino));
     this.noteMoves(result.changed, known);
     journal.batch(() => {
       for (const [path, local] of result.changed) {
