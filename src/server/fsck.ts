@@ -1,7 +1,8 @@
 /**
  * `ferry admin fsck`: checks a server data directory without changing it, so it is safe
  * while the server runs. It reads the database through a read-only connection (one
- * consistent snapshot) and the chunk files beside it, and names every inconsistency:
+ * consistent snapshot), with the small chunks kept inline in it, and the chunk files beside
+ * it, and names every inconsistency:
  * a damaged database, a folder whose journal does not add up, a chunk a retained revision
  * needs that is missing, of the wrong size or (with `verifyContent`) of the wrong content,
  * and files left behind by an interrupted write.
@@ -78,7 +79,7 @@ export async function fsck(dataDir: string, options: FsckOptions = {}): Promise<
     db.exec('BEGIN');
     if (!checkDatabase(db, problems)) return report;
     const sizes = checkJournal(db, problems, report);
-    await checkChunkFiles(dataDir, sizes, problems, report, options);
+    await checkChunkBytes(db, dataDir, sizes, problems, report, options);
     await checkLeftovers(dataDir, problems, options);
   } catch (err) {
     problems.push({ kind: 'database', message: `reading the database failed: ${(err as Error).message}` });
@@ -103,7 +104,7 @@ function checkDatabase(db: Database, problems: FsckProblem[]): boolean {
     return false;
   }
   const tables = new Set((db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((r) => r.name));
-  const missing = ['meta', 'users', 'devices', 'folders', 'members', 'revisions', 'current', 'chunks', 'rev_chunks', 'uploads'].filter((t) => !tables.has(t));
+  const missing = ['meta', 'users', 'devices', 'folders', 'members', 'revisions', 'current', 'chunks', 'rev_chunks', 'uploads', 'chunk_blobs'].filter((t) => !tables.has(t));
   for (const t of missing) problems.push({ kind: 'schema', message: `table ${t} is missing` });
   return missing.length === 0;
 }
@@ -185,11 +186,30 @@ function checkJournal(db: Database, problems: FsckProblem[], report: FsckReport)
   return needed;
 }
 
-/** Every chunk the database counts on is a file of the right size (and, if asked, content). */
-async function checkChunkFiles(dataDir: string, sizes: Map<string, number>, problems: FsckProblem[], report: FsckReport, options: FsckOptions): Promise<void> {
+/**
+ * Every chunk the database counts on is there, inline or as a file, of the right size (and,
+ * if asked, content).
+ */
+async function checkChunkBytes(db: Database, dataDir: string, sizes: Map<string, number>, problems: FsckProblem[], report: FsckReport, options: FsckOptions): Promise<void> {
   report.chunks = sizes.size;
+  const inline = new Map((db.prepare('SELECT hash, length(data) AS size FROM chunk_blobs').all() as { hash: string; size: number }[]).map((r) => [r.hash, r.size]));
+  const blob = db.prepare('SELECT data FROM chunk_blobs WHERE hash = ?').pluck();
+  for (const hash of inline.keys()) {
+    if (!sizes.has(hash)) problems.push({ kind: 'chunk-record', message: `inline chunk ${hash} is not in the chunks table` });
+  }
   for (const [hash, size] of sizes) {
     if (!Hash.safeParse(hash).success) continue;
+    const inlineSize = inline.get(hash);
+    if (inlineSize !== undefined) {
+      if (inlineSize !== size) {
+        problems.push({ kind: 'chunk-size', message: `chunk ${hash} is ${inlineSize} bytes inline, ${size} expected` });
+      } else if (options.verifyContent) {
+        const actual = createHash('sha256').update(blob.get(hash) as Buffer).digest('hex');
+        report.chunkBytesChecked += size;
+        if (actual !== hash) problems.push({ kind: 'chunk-content', message: `inline chunk ${hash} holds data that hashes to ${actual}` });
+      }
+      continue;
+    }
     const file = chunkPath(dataDir, hash);
     let st;
     try {

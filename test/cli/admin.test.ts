@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import Sqlite from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { commitFile, ConnectRefused, RawClient, sha256 } from '../helpers/raw-client.js';
 import {
@@ -76,8 +77,15 @@ function rows(table: string): string[][] {
     .map((line) => line.trim().split(/\s{2,}/));
 }
 
-function chunkFile(dir: string, hash: string): string {
-  return join(dir, 'chunks', hash.slice(0, 2), hash.slice(2, 4), hash);
+/** Whether the data directory holds the chunk's bytes: as a file, or (small chunks) inline in the database. */
+function isStored(dir: string, hash: string): boolean {
+  if (existsSync(join(dir, 'chunks', hash.slice(0, 2), hash.slice(2, 4), hash))) return true;
+  const db = new Sqlite(join(dir, 'ferry.db'), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('SELECT 1 FROM chunk_blobs WHERE hash = ?').get(hash) !== undefined;
+  } finally {
+    db.close();
+  }
 }
 
 describe('ferry --version', () => {
@@ -271,16 +279,16 @@ describe('admin gc', () => {
     expect(first).toMatchObject({ type: 'committed', results: [{ path: 'report.txt', rev: 1 }] });
     expect(await commitFile(client, folder, 'report.txt', v2, 1)).toMatchObject({ type: 'committed', results: [{ path: 'report.txt', rev: 2 }] });
     expect(await client.upload(folder, pending)).toMatchObject({ type: 'stored' });
-    for (const data of [v1, v2, pending]) expect(existsSync(chunkFile(dir, sha256(data)))).toBe(true);
+    for (const data of [v1, v2, pending]) expect(isStored(dir, sha256(data))).toBe(true);
 
     // The server keeps running: gc is meant to be safe alongside it.
     const r = await admin(dir, ['gc', '--retention-days', '0']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/removed 1 unreferenced chunks?/);
 
-    expect(existsSync(chunkFile(dir, sha256(v1))), 'the superseded version\'s chunk is gone').toBe(false);
-    expect(existsSync(chunkFile(dir, sha256(v2))), 'the current version\'s chunk stays').toBe(true);
-    expect(existsSync(chunkFile(dir, sha256(pending))), 'an uncommitted upload stays').toBe(true);
+    expect(isStored(dir, sha256(v1)), 'the superseded version\'s chunk is gone').toBe(false);
+    expect(isStored(dir, sha256(v2)), 'the current version\'s chunk stays').toBe(true);
+    expect(isStored(dir, sha256(pending)), 'an uncommitted upload stays').toBe(true);
 
     // The current version still downloads; the uncommitted chunk can still be committed.
     expect(await client.download(folder, sha256(v2))).toEqual(v2);
@@ -297,7 +305,7 @@ describe('admin gc', () => {
     const r = await admin(dir, ['gc']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/removed 0 unreferenced chunks?/);
-    expect(existsSync(chunkFile(dir, sha256(v1)))).toBe(true);
+    expect(isStored(dir, sha256(v1))).toBe(true);
     expect(await client.download(folder, sha256(v1))).toEqual(v1);
   });
 });

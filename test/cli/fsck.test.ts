@@ -13,9 +13,11 @@ import { removeDir, runFerry, seedUser, startServer, tempDir, type TestServer } 
 
 let srv: TestServer;
 let work: string;
-/** Only an old revision of `doc.txt` uses this chunk. */
+/** Only an old revision of `doc.txt` uses this chunk. Both of doc.txt's chunks are big enough to be files. */
 let historyChunk: Buffer;
 let liveChunk: Buffer;
+/** Small enough to be kept inline in the database. */
+let inlineChunk: Buffer;
 let copies = 0;
 
 beforeAll(async () => {
@@ -23,12 +25,13 @@ beforeAll(async () => {
   srv = await startServer({ dataDir: join(work, 'live') });
   const alice = await seedUser(srv.store, 'alice', 'Docs');
   const { client } = await RawClient.open(srv.wsUrl, alice.token);
-  historyChunk = bytes(3000, 1);
-  liveChunk = bytes(5000, 2);
+  historyChunk = bytes(70 * 1024, 1);
+  liveChunk = bytes(80 * 1024, 2);
+  inlineChunk = bytes(100, 3);
   const first = await commitFile(client, alice.folderId, 'doc.txt', historyChunk);
   const rev = (first.results as { rev: number }[])[0]!.rev;
   await commitFile(client, alice.folderId, 'doc.txt', liveChunk, rev);
-  await commitFile(client, alice.folderId, 'other.bin', bytes(100, 3));
+  await commitFile(client, alice.folderId, 'other.bin', inlineChunk);
   await commitFile(client, alice.folderId, 'gone.txt', bytes(10, 4));
   client.close();
 });
@@ -62,7 +65,7 @@ describe('ferry admin fsck', () => {
   it('finds a live data directory clean, while the server runs, and changes nothing', async () => {
     const before = await readdir(srv.dataDir, { recursive: true });
     const res = await runFerry(['admin', '--data', srv.dataDir, 'fsck', '--verify-content']);
-    expect(res.stdout).toMatch(/clean — 1 folders, 4 revisions, 4 chunks \(7\.9 KiB re-hashed\)/);
+    expect(res.stdout).toMatch(/clean — 1 folders, 4 revisions, 4 chunks \(150\.1 KiB re-hashed\)/);
     expect(res.code, res.stdout + res.stderr).toBe(0);
     expect(await readdir(srv.dataDir, { recursive: true })).toEqual(before);
     // The server is still fine to commit with.
@@ -81,7 +84,7 @@ describe('ferry admin fsck', () => {
   it('names a truncated chunk', async () => {
     const dir = await copy();
     await truncate(chunkFile(dir, sha256(liveChunk)), 100);
-    named((await fsck(dir)).problems, 'chunk-size', new RegExp(`${sha256(liveChunk)} is 100 bytes on disk, 5000 expected`));
+    named((await fsck(dir)).problems, 'chunk-size', new RegExp(`${sha256(liveChunk)} is 100 bytes on disk, 81920 expected`));
   });
 
   it('names a chunk whose bytes changed but not its size, only with --verify-content', async () => {
@@ -137,10 +140,35 @@ describe('ferry admin fsck', () => {
     named(problems, 'journal', /current entry of doc\.txt is revision 1, not its newest 2/);
   });
 
+  it('names an inline chunk that is missing, of the wrong size, or (with --verify-content) of the wrong content', async () => {
+    const hash = sha256(inlineChunk);
+    const gone = await copy();
+    sql(gone, `DELETE FROM chunk_blobs WHERE hash = '${hash}'`);
+    named((await fsck(gone)).problems, 'missing-chunk', new RegExp(`chunk ${hash} \\(100 bytes\\) is missing`));
+
+    const cut = await copy();
+    sql(cut, `UPDATE chunk_blobs SET data = substr(data, 1, 60) WHERE hash = '${hash}'`);
+    named((await fsck(cut)).problems, 'chunk-size', new RegExp(`chunk ${hash} is 60 bytes inline, 100 expected`));
+
+    const flipped = await copy();
+    sql(flipped, `UPDATE chunk_blobs SET data = zeroblob(100) WHERE hash = '${hash}'`);
+    expect((await fsck(flipped)).problems).toEqual([]);
+    const res = await runFerry(['admin', '--data', flipped, 'fsck', '--verify-content']);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toContain(`problem (chunk-content): inline chunk ${hash} holds data that hashes to`);
+  });
+
+  it('names inline bytes whose chunk the database no longer records', async () => {
+    const dir = await copy();
+    const stray = sha256(bytes(64, 9));
+    sql(dir, `INSERT INTO chunk_blobs (hash, data) VALUES ('${stray}', zeroblob(64))`);
+    named((await fsck(dir)).problems, 'chunk-record', new RegExp(`inline chunk ${stray} is not in the chunks table`));
+  });
+
   it('names a database from another schema version', async () => {
     const dir = await copy();
     sql(dir, 'PRAGMA user_version = 99');
-    named((await fsck(dir)).problems, 'schema', /schema version 99, expected 1/);
+    named((await fsck(dir)).problems, 'schema', /schema version 99, expected 2/);
   });
 
   it('names a damaged database file, and one that is not a database at all', async () => {

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import Sqlite from 'better-sqlite3';
 import { expect } from 'vitest';
 import type { ServerOptions } from '../../src/server/server.js';
 import type { Entry } from '../../src/shared/protocol/messages.js';
@@ -72,6 +73,18 @@ export function nextChangeFor(client: RawClient, folder: number, path: string): 
 /** Where the disk chunk store keeps a chunk. */
 export function chunkFile(dataDir: string, hash: string): string {
   return join(dataDir, 'chunks', hash.slice(0, 2), hash.slice(2, 4), hash);
+}
+
+/** How many times a data directory holds a chunk's bytes: as files, and as rows inline in the database. */
+export async function storedCopies(dataDir: string, hash: string): Promise<{ files: number; blobs: number }> {
+  const shard = join(dataDir, 'chunks', hash.slice(0, 2), hash.slice(2, 4));
+  const files = (await readdir(shard).catch(() => [] as string[])).filter((n) => n.startsWith(hash)).length;
+  const db = new Sqlite(join(dataDir, 'ferry.db'), { readonly: true, fileMustExist: true });
+  try {
+    return { files, blobs: db.prepare('SELECT COUNT(*) FROM chunk_blobs WHERE hash = ?').pluck().get(hash) as number };
+  } finally {
+    db.close();
+  }
 }
 
 /** Every file below `dir`, as '/'-separated paths relative to it (directories end with '/'). */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as admin from '../../src/server/admin.js';
 import { encodeFrame, FRAME_HEADER_BYTES, FrameKind } from '../../src/shared/protocol/frames.js';
-import { bytes, chunkFile, expectBytes, expectContained, fileOp, KiB, MiB, startContainedServer } from '../helpers/fixtures.js';
+import { bytes, chunkFile, expectBytes, expectContained, fileOp, KiB, MiB, startContainedServer, storedCopies } from '../helpers/fixtures.js';
 import { RawClient, sha256, type Msg } from '../helpers/raw-client.js';
 import { removeDir, seedUser, type TestServer } from '../helpers/server.js';
 
@@ -235,8 +235,11 @@ describe('bounded assembly', () => {
 });
 
 describe('storage', () => {
-  it('a chunk uploaded into two folders is stored once, and usable in each', async () => {
-    const data = bytes(10 * KiB, 30);
+  it.each([
+    ['inline in the database', 10 * KiB, 30, { files: 0, blobs: 1 }],
+    ['as a file', 100 * KiB, 31, { files: 1, blobs: 0 }],
+  ])('a chunk uploaded into two folders is stored once (%s), and usable in each', async (_layout, size, seed, copies) => {
+    const data = bytes(size, seed);
     const hash = sha256(data);
     const before = await srv.store.chunkStats();
     expect(await c.upload(folder(), data)).toMatchObject({ type: 'stored', hash });
@@ -245,8 +248,7 @@ describe('storage', () => {
     expect(await missing([hash], folder())).toEqual([]);
     expect(await missing([hash], otherFolder)).toEqual([]);
     expectBytes(await c.download(otherFolder, hash), data);
-    const shard = join(srv.dataDir, 'chunks', hash.slice(0, 2), hash.slice(2, 4));
-    expect((await readdir(shard)).filter((n) => n.startsWith(hash))).toEqual([hash]);
+    expect(await storedCopies(srv.dataDir, hash)).toEqual(copies);
   });
 });
 

@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Entry } from '../../src/shared/protocol/messages.js';
-import { commitFile, ConnectRefused, RawClient, sha256 } from '../helpers/raw-client.js';
+import { fsck } from '../../src/server/fsck.js';
+import { commitFile, ConnectRefused, putFile, RawClient, sha256 } from '../helpers/raw-client.js';
 import {
   eventually,
   login,
@@ -363,6 +364,28 @@ describe('restarts', () => {
       expect(Buffer.isBuffer(got), `download of ${path}`).toBe(true);
       expect((got as Buffer).equals(data)).toBe(true);
     }
+  });
+
+  it('keeps small chunks answered `stored` but not yet committed (kept inline in the database) across kill -9', async () => {
+    const { client, welcome } = await open(srv.wsUrl, banner.token);
+    const folder = (welcome.folders as { id: number }[])[0]!.id;
+    // Sent at once, so they are recorded in groups sharing a transaction.
+    const chunks = Array.from({ length: 60 }, (_, i) => randomBytes(100 + i * 1000));
+    const stored = await Promise.all(chunks.map((data) => client.upload(folder, data)));
+    stored.forEach((reply, i) => expect(reply).toMatchObject({ type: 'stored', hash: sha256(chunks[i]!) }));
+
+    expect(await srv.stop('SIGKILL')).toBeNull();
+    await within(client.closed, 5000, 'the socket to drop');
+    srv = await spawn(dir);
+    const again = await open(srv.wsUrl, banner.token);
+    const ops = chunks.map((data, i) => putFile(`kept-${i}.bin`, data));
+    const committed = await again.client.request({ type: 'commit', folder, ops });
+    expect(committed, 'no chunk is asked for again').toMatchObject({ type: 'committed' });
+    for (const data of chunks) {
+      const got = await again.client.download(folder, sha256(data));
+      expect(Buffer.isBuffer(got) && got.equals(data), `download of a ${data.length}-byte chunk`).toBe(true);
+    }
+    expect((await fsck(dir, { verifyContent: true })).problems).toEqual([]);
   });
 
   it('a graceful SIGTERM exits with 0 and connected clients see close code 1001', async () => {

@@ -3,12 +3,12 @@
  * file in the same filesystem, flushed, and renamed into place, so a chunk file that exists
  * is always whole; its hash is checked before it is written at all.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withFrameRoom } from '../../shared/protocol/frames.js';
 import { Hash } from '../../shared/protocol/messages.js';
-import { ChunkHashMismatch, type ChunkStore } from './types.js';
+import { verifyChunk, type ChunkStore } from './types.js';
 
 export class DiskChunkStore implements ChunkStore {
   private readonly chunksDir: string;
@@ -64,8 +64,7 @@ export class DiskChunkStore implements ChunkStore {
   }
 
   async put(hash: string, data: Buffer): Promise<void> {
-    const actual = createHash('sha256').update(data).digest('hex');
-    if (actual !== hash) throw new ChunkHashMismatch(hash, actual);
+    verifyChunk(hash, data);
     const { dir, file } = this.pathOf(hash);
     if (await this.has(hash)) return;
     if (!this.madeDirs.has(dir)) {
@@ -84,7 +83,7 @@ export class DiskChunkStore implements ChunkStore {
   }
 
   /** The chunk's bytes, with room for a frame header in front, so sending them copies nothing. */
-  async get(hash: string): Promise<Buffer | undefined> {
+  async get(hash: string, size: number): Promise<Buffer | undefined> {
     let handle: FileHandle;
     try {
       handle = await open(this.pathOf(hash).file, 'r');
@@ -93,7 +92,6 @@ export class DiskChunkStore implements ChunkStore {
       throw err;
     }
     try {
-      const { size } = await handle.stat();
       const data = withFrameRoom(size);
       const { bytesRead } = await handle.read(data, 0, size, 0);
       return data.subarray(0, bytesRead);

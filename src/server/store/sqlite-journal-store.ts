@@ -3,6 +3,7 @@
  * method is one transaction, so each commit is atomic and gets consecutive revisions.
  */
 import { randomUUID } from 'node:crypto';
+import { closeSync, fdatasync, openSync } from 'node:fs';
 import type { Database, Statement } from 'better-sqlite3';
 import { parentPath } from '../../shared/paths.js';
 import type { CommitResult, Entry, FolderInfo, MoveRun, Op, PutOp, Role } from '../../shared/protocol/messages.js';
@@ -47,6 +48,14 @@ interface DeviceRow {
 
 type NewRevision = Omit<RevisionRow, 'folder_id' | 'rev'>;
 
+interface GroupItem {
+  work: () => CommitOutcome | undefined;
+  /** Settle only once the transaction is on disk, power cut included. */
+  durable: boolean;
+  resolve: (o: CommitOutcome | undefined) => void;
+  reject: (e: unknown) => void;
+}
+
 class QuotaExceeded extends Error {}
 class BadChunkSize extends Error {}
 
@@ -73,19 +82,25 @@ export class SqliteJournalStore implements JournalStore {
   private readonly listeners = new Set<() => void>();
   private poll: NodeJS.Timeout | undefined;
   private dataVersion = 0;
-  private group: { work: () => CommitOutcome | undefined; resolve: (o: CommitOutcome | undefined) => void; reject: (e: unknown) => void }[] = [];
+  private group: GroupItem[] = [];
+  /** The WAL file, synced after a group that must be durable. */
+  private readonly wal: number;
 
   constructor(file: string) {
     this.db = openSqlite(file);
     this.db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode survives a crash of the process; only a power cut can lose the
     // newest commits, and clients whose cursor is then ahead of the server re-upload.
+    // Inline chunk bytes must survive a power cut once `stored` is sent: see flushGroup.
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db);
     this.s = prepare(this.db);
     this.serverId = this.ensureServerId();
+    // Open now that the WAL file exists (the statements above read through it); it stays
+    // the same file while this connection is open.
+    this.wal = openSync(`${file}-wal`, 'r');
   }
 
   private ensureServerId(): string {
@@ -266,11 +281,16 @@ export class SqliteJournalStore implements JournalStore {
    * loop share one SQLite transaction, each inside its own savepoint, so a refusal rolls
    * back only its own commit. BEGIN/COMMIT is most of a small commit's cost; this pays it
    * once per turn.
-   * Every promise settles after the shared COMMIT, so an answer always means durable.
+   * Every promise settles after the shared COMMIT, so an answer always means committed.
+   * When an item asked to be durable (inline chunk bytes), the group settles only once the
+   * WAL file is synced as well: what synchronous = FULL would do, without blocking the
+   * event loop while the disk works, and without a sync for groups of commits alone. A
+   * checkpoint in between does not matter: SQLite syncs the WAL before copying it into the
+   * database and the database after.
    */
-  private grouped<T extends CommitOutcome | undefined>(work: () => T): Promise<T | CommitOutcome> {
+  private grouped<T extends CommitOutcome | undefined>(work: () => T, durable = false): Promise<T | CommitOutcome> {
     return new Promise((resolve, reject) => {
-      this.group.push({ work, resolve: resolve as (o: CommitOutcome | undefined) => void, reject });
+      this.group.push({ work, durable, resolve: resolve as (o: CommitOutcome | undefined) => void, reject });
       if (this.group.length === 1) setImmediate(() => this.flushGroup());
     });
   }
@@ -297,7 +317,14 @@ export class SqliteJournalStore implements JournalStore {
       for (const item of group) item.reject(err);
       return;
     }
-    for (const done of settle) done();
+    if (!group.some((item) => item.durable)) {
+      for (const done of settle) done();
+      return;
+    }
+    fdatasync(this.wal, (err) => {
+      if (!err) for (const done of settle) done();
+      else for (const item of group) item.reject(err);
+    });
   }
 
   private chunkUsable(folderId: number, hash: string): boolean {
@@ -564,14 +591,22 @@ export class SqliteJournalStore implements JournalStore {
     return this.s.revChunkInFolder.get(hash, folderId) !== undefined;
   }
 
-  async recordUpload(folderId: number, hash: string, size: number, time: number): Promise<void> {
+  async recordUpload(folderId: number, hash: string, size: number, time: number, inline?: Buffer): Promise<void> {
     // Grouped like commits: many small files' chunks arrive in one turn, and each would
     // otherwise pay a transaction of its own.
     await this.grouped(() => {
-      this.s.insertChunk.run(hash, size, time);
+      // A chunk recorded already keeps its bytes where they are: a chunk stored as a file
+      // before inline blobs existed is not stored twice.
+      if (this.s.insertChunk.run(hash, size, time).changes > 0 && inline) this.s.insertBlob.run(hash, inline);
       this.s.upsertUpload.run(folderId, hash, time);
       return undefined;
-    });
+    }, inline !== undefined);
+  }
+
+  async readableChunk(folderId: number, hash: string): Promise<{ size: number; inline: Buffer | undefined } | undefined> {
+    if (!this.chunkUsable(folderId, hash)) return undefined;
+    const { size } = this.s.chunkSize.get(hash) as { size: number };
+    return { size, inline: (this.s.chunkBlob.get(hash) as { data: Buffer } | undefined)?.data };
   }
 
   async chunkKnown(hash: string): Promise<boolean> {
@@ -582,16 +617,17 @@ export class SqliteJournalStore implements JournalStore {
     return this.s.chunkStats.get() as { count: number; bytes: number };
   }
 
-  async collectGarbage(cutoff: number, uploadCutoff: number): Promise<string[]> {
+  async collectGarbage(cutoff: number, uploadCutoff: number): Promise<{ hash: string; inline: boolean }[]> {
     return this.db.transaction(() => {
       for (const r of this.s.expiredRevisions.all(cutoff) as { folder_id: number; rev: number }[]) {
         this.s.deleteRevChunks.run(r.folder_id, r.rev);
         this.s.deleteRevision.run(r.folder_id, r.rev);
       }
       this.s.expireUploads.run(uploadCutoff);
-      const orphans = (this.s.orphanChunks.all() as { hash: string }[]).map((r) => r.hash);
-      for (const hash of orphans) this.s.deleteChunk.run(hash);
-      return orphans;
+      return (this.s.orphanChunks.all() as { hash: string }[]).map(({ hash }) => {
+        this.s.deleteChunk.run(hash);
+        return { hash, inline: this.s.deleteBlob.run(hash).changes > 0 };
+      });
     })();
   }
 
@@ -624,6 +660,7 @@ export class SqliteJournalStore implements JournalStore {
 
   close(): void {
     if (this.poll) clearInterval(this.poll);
+    if (this.db.open) closeSync(this.wal);
     this.poll = undefined;
     this.listeners.clear();
     if (this.db.open) this.db.close();
@@ -775,5 +812,8 @@ function prepare(db: Database) {
          AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.hash = c.hash)`,
     ),
     deleteChunk: p(`DELETE FROM chunks WHERE hash = ?`),
+    insertBlob: p(`INSERT INTO chunk_blobs (hash, data) VALUES (?, ?)`),
+    chunkBlob: p(`SELECT data FROM chunk_blobs WHERE hash = ?`),
+    deleteBlob: p(`DELETE FROM chunk_blobs WHERE hash = ?`),
   };
 }

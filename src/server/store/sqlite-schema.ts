@@ -102,6 +102,12 @@ const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX uploads_hash ON uploads(hash);
   `,
+  `
+  -- The bytes of small chunks (see INLINE_CHUNK_BYTES), written in the transaction that
+  -- records them: a group of them costs one WAL sync instead of a file and an fsync each.
+  -- Larger chunks are files under chunks/. A row here always has its row in chunks.
+  CREATE TABLE chunk_blobs (hash TEXT PRIMARY KEY, data BLOB NOT NULL);
+  `,
 ];
 
 /** The user_version a database has once every migration ran. */

@@ -4,6 +4,7 @@
  * ChunkStore and Redis behind Bus (src/server/bus.ts) without touching it. Methods are
  * async for that reason even though the SQLite implementation is synchronous inside.
  */
+import { createHash } from 'node:crypto';
 import type { CommitResult, Entry, FolderInfo, MoveRun, Op, Role } from '../../shared/protocol/messages.js';
 
 export interface User {
@@ -99,16 +100,24 @@ export interface JournalStore {
   missingChunks(folderId: number, hashes: string[]): Promise<string[]>;
   /** True when a chunk is referenced by a revision of the folder, so its members may read it. */
   folderHasChunk(folderId: number, hash: string): Promise<boolean>;
-  recordUpload(folderId: number, hash: string, size: number, time: number): Promise<void>;
+  /**
+   * Records a chunk uploaded into a folder. With `inline`, the journal keeps the chunk's
+   * bytes itself, in the same transaction (small chunks, see chunk-bytes.ts); without, the
+   * bytes are already in the ChunkStore.
+   */
+  recordUpload(folderId: number, hash: string, size: number, time: number, inline?: Buffer): Promise<void>;
+  /** The chunk's size, and its bytes when the journal keeps them, if the folder may read it. */
+  readableChunk(folderId: number, hash: string): Promise<{ size: number; inline: Buffer | undefined } | undefined>;
   chunkKnown(hash: string): Promise<boolean>;
   chunkStats(): Promise<{ count: number; bytes: number }>;
 
   /**
    * Drops revisions superseded before `cutoff` and uploads never committed since
    * `uploadCutoff`, then forgets every chunk nothing references any more. Returns the hashes
-   * forgotten; the caller removes their bytes.
+   * forgotten, each marked `inline` when its bytes were in the journal and went with it;
+   * the caller removes the files of the others (and of any stored both ways).
    */
-  collectGarbage(cutoff: number, uploadCutoff: number): Promise<string[]>;
+  collectGarbage(cutoff: number, uploadCutoff: number): Promise<{ hash: string; inline: boolean }[]>;
 
   /** Calls back when access changed outside the sync sessions: an admin command in another process, or an admin call in this one. */
   onExternalChange(listener: () => void): () => void;
@@ -120,7 +129,8 @@ export interface ChunkStore {
   has(hash: string): Promise<boolean>;
   /** Stores a chunk after checking that `data` hashes to `hash`; throws ChunkHashMismatch otherwise. */
   put(hash: string, data: Buffer): Promise<void>;
-  get(hash: string): Promise<Buffer | undefined>;
+  /** The chunk's bytes; `size` is what the journal recorded, so the store need not look it up. */
+  get(hash: string, size: number): Promise<Buffer | undefined>;
   /**
    * Removes a chunk unless `stillWanted` says, after the bytes were taken out of reach,
    * that someone stored it again meanwhile; then the bytes are put back.
@@ -132,4 +142,10 @@ export class ChunkHashMismatch extends Error {
   constructor(readonly expected: string, readonly actual: string) {
     super(`chunk data hashes to ${actual}, not ${expected}`);
   }
+}
+
+/** Throws ChunkHashMismatch unless `data` hashes to `hash`. */
+export function verifyChunk(hash: string, data: Buffer): void {
+  const actual = createHash('sha256').update(data).digest('hex');
+  if (actual !== hash) throw new ChunkHashMismatch(hash, actual);
 }

@@ -23,6 +23,7 @@ import {
 import { inRevOrder, isRun, runEnd, sliceRun } from '../../shared/protocol/move-runs.js';
 import type { FeedEvent } from '../bus.js';
 import type { ServerContext } from '../context.js';
+import { keepChunk, readChunk } from '../store/chunk-bytes.js';
 import { ChunkHashMismatch, type CommitOutcome, type Device } from '../store/types.js';
 import { Outbox, type Corkable } from '../../shared/protocol/outbox.js';
 
@@ -497,11 +498,7 @@ export class Session {
     this.pendingWrites += 1;
     this.updateReading();
     try {
-      await this.ctx.chunks.put(hash, data);
-      await this.ctx.store.recordUpload(folder, hash, data.length, Date.now());
-      // Garbage collection may have taken the file between the two steps above; the
-      // record is in place now, so putting the bytes back is final.
-      if (!(await this.ctx.chunks.has(hash))) await this.ctx.chunks.put(hash, data);
+      await keepChunk(this.ctx.store, this.ctx.chunks, folder, hash, data, Date.now());
       this.ctx.metrics.chunksUploaded += 1;
       this.send({ type: 'stored', req, hash });
     } catch (err) {
@@ -534,8 +531,7 @@ export class Session {
   }
 
   private async sendChunk({ req, folder, hash }: ClientMessageOf<'get'>): Promise<void> {
-    const missing = await this.ctx.store.missingChunks(folder, [hash]);
-    const data = missing.length === 0 ? await this.ctx.chunks.get(hash) : undefined;
+    const data = await readChunk(this.ctx.store, this.ctx.chunks, folder, hash);
     if (!data) throw new RequestError(ErrorCode.notFound, `folder ${folder} has no chunk ${hash}`);
     const step = this.ctx.limits.maxFrameDataBytes;
     const header = { kind: FrameKind.download, req, folder, hash, total: data.length };

@@ -2,7 +2,8 @@
  * What the server keeps, read straight from its data directory (read-only, safe while it
  * runs): the journal's revisions must be contiguous from 1 to the folder's revision, the
  * current-state table must name each path's newest revision, and every chunk a retained
- * revision references must be in the chunk table and on disk, whole and named by its hash.
+ * revision references must be in the chunk table and stored (inline in the database or as a
+ * file), whole and named by its hash.
  * One function, so `ferry admin fsck` can take its place once it lands.
  */
 import { createHash } from 'node:crypto';
@@ -33,6 +34,7 @@ export async function checkServerData(dataDir: string, verified = new Set<string
   const trees = new Map<string, Map<string, { kind: string; hash: string }>>();
   const db = new Sqlite(join(dataDir, 'ferry.db'), { readonly: true, fileMustExist: true });
   const referenced = new Map<string, number>();
+  const inline = new Set<string>();
   try {
     const integrity = String(db.pragma('integrity_check', { simple: true }));
     if (integrity !== 'ok') problems.push(`server database integrity_check: ${integrity}`);
@@ -71,11 +73,21 @@ export async function checkServerData(dataDir: string, verified = new Set<string
       if (current.length !== newest.size) problems.push(`${folder.name}: ${newest.size} paths in the journal, ${current.length} in current`);
       trees.set(folder.name, tree);
     }
+    // Small chunks are kept inline in the database rather than as files.
+    const blob = db.prepare('SELECT data FROM chunk_blobs WHERE hash = ?').pluck();
+    for (const [hash, size] of referenced) {
+      const data = verified.has(hash) ? undefined : (blob.get(hash) as Buffer | undefined);
+      if (!data) continue;
+      inline.add(hash);
+      if (data.length !== size) problems.push(`chunk ${hash} is ${data.length} bytes inline, ${size} referenced`);
+      else if (createHash('sha256').update(data).digest('hex') !== hash) problems.push(`inline chunk ${hash} does not match its name`);
+      else verified.add(hash);
+    }
   } finally {
     db.close();
   }
   for (const [hash, size] of referenced) {
-    if (verified.has(hash)) continue;
+    if (verified.has(hash) || inline.has(hash)) continue;
     const file = join(dataDir, 'chunks', hash.slice(0, 2), hash.slice(2, 4), hash);
     const st = await stat(file).catch(() => undefined);
     if (!st) {
