@@ -99,8 +99,9 @@ export class SqliteJournalStore implements JournalStore {
     this.s = prepare(this.db);
     this.serverId = this.ensureServerId();
     // Open now that the WAL file exists (the statements above read through it); it stays
-    // the same file while this connection is open.
-    this.wal = openSync(`${file}-wal`, 'r');
+    // the same file while this connection is open. Read-write although nothing is written
+    // through it: Windows flushes only a handle with write access.
+    this.wal = openSync(`${file}-wal`, 'r+');
   }
 
   private ensureServerId(): string {
