@@ -243,30 +243,33 @@ export class LocalJournal {
   }
 
   setLocal(folder: number, path: string, local: LocalFile | undefined): void {
-    this.db.transaction(() => {
-      this.s.clearLocalChunks.run(folder, path);
-      if (!local) {
-        this.s.clearLocal.run(folder, path);
-        return;
-      }
-      this.s.setLocal.run({
-        folder,
-        path,
-        kind: local.kind,
-        size: local.size,
-        mtime: local.mtime,
-        ino: local.ino,
-        mode: local.mode,
-        hash: local.hash,
-        target: local.target,
-        chunks: JSON.stringify(local.chunks),
-      });
-      let offset = 0;
-      for (const [hash, size] of local.chunks) {
-        this.s.addLocalChunk.run(folder, hash, path, offset);
-        offset += size;
-      }
-    })();
+    this.db.transaction(() => this.writeLocal(folder, path, local))();
+  }
+
+  /** setLocal's rows, inside whatever transaction is open. */
+  private writeLocal(folder: number, path: string, local: LocalFile | undefined): void {
+    this.s.clearLocalChunks.run(folder, path);
+    if (!local) {
+      this.s.clearLocal.run(folder, path);
+      return;
+    }
+    this.s.setLocal.run({
+      folder,
+      path,
+      kind: local.kind,
+      size: local.size,
+      mtime: local.mtime,
+      ino: local.ino,
+      mode: local.mode,
+      hash: local.hash,
+      target: local.target,
+      chunks: JSON.stringify(local.chunks),
+    });
+    let offset = 0;
+    for (const [hash, size] of local.chunks) {
+      this.s.addLocalChunk.run(folder, hash, path, offset);
+      offset += size;
+    }
   }
 
   clearRemote(folder: number, path: string): void {
@@ -291,6 +294,21 @@ export class LocalJournal {
   setPendingApplies(folder: number, applies: PendingApply[]): void {
     this.db.transaction(() => {
       for (const a of applies) this.s.setPending.run(folder, a.path, JSON.stringify(a.local), a.synced.rev, a.synced.id);
+    })();
+  }
+
+  /**
+   * Records engine writes that landed as what their notes said, and clears the notes of
+   * those that did not (`failed`), all in one transaction.
+   */
+  recordApplies(folder: number, landed: PendingApply[], failed: string[] = []): void {
+    this.db.transaction(() => {
+      for (const a of landed) {
+        this.writeLocal(folder, a.path, a.local);
+        this.s.setSynced.run(folder, a.path, a.synced.rev, a.synced.id);
+        this.s.clearPending.run(folder, a.path);
+      }
+      for (const path of failed) this.s.clearPending.run(folder, path);
     })();
   }
 
