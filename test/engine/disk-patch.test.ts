@@ -9,7 +9,7 @@ import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { FolderDisk, HashMismatch, type ChunkSource } from '../../src/engine/sync/disk.js';
+import { FolderDisk, HashMismatch } from '../../src/engine/sync/disk.js';
 import type { LocalFile } from '../../src/engine/journal/local-journal.js';
 import type { Entry } from '../../src/shared/protocol/messages.js';
 
@@ -26,15 +26,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
-
-/** Stages the entry, runs `between`, then lands it alone; returns what landed. */
-async function write(entry: Entry, known: LocalFile, source: ChunkSource, kept: Set<number>, between: () => Promise<void> = async () => {}) {
-  const staged = await disk.stageFile(entry, known, source, kept);
-  await between();
-  const [result] = await disk.landFiles([{ entry, known, staged }], () => {});
-  if (result!.status === 'rejected') throw result!.reason;
-  return result!.value;
-}
 
 /** Eight chunks of 64 KiB; `changed` of them replaced in `next`. */
 async function setUp(changed: number[]) {
@@ -57,12 +48,12 @@ async function setUp(changed: number[]) {
 
 it('fetches only the chunks not kept in place, and the result is the new version, mode and mtime included', async () => {
   const { next, known, entry, kept, asked, source } = await setUp([2, 5]);
-  let stillOld = false;
-  const { written } = await write(entry, known, source, kept, async () => {
-    stillOld = (await readFile(join(root, 'f.bin'))).equals(next) === false;
+  let ranBeforeRename = false;
+  const { written } = await disk.writeFile(entry, known, source, () => {}, kept, async () => {
+    ranBeforeRename = (await readFile(join(root, 'f.bin'))).equals(next) === false;
   });
   expect(asked).toEqual([2, 5]);
-  expect(stillOld).toBe(true); // staged, not yet in place
+  expect(ranBeforeRename).toBe(true); // runs before the new version takes the path
   expect((await readFile(join(root, 'f.bin'))).equals(next)).toBe(true);
   const st = await stat(join(root, 'f.bin'));
   expect(st.mode & 0o777).toBe(0o600);
@@ -82,7 +73,7 @@ it('writes the file whole when the local file no longer holds what the journal s
   // (utimes may land a fraction of a millisecond off: the journal's record is what the stat says.)
   const after = await stat(join(root, 'f.bin'));
   expect([after.size, after.ino]).toEqual([st.size, st.ino]);
-  await write(entry, { ...known, mtime: Math.floor(after.mtimeMs) }, source, kept);
+  await disk.writeFile(entry, { ...known, mtime: Math.floor(after.mtimeMs) }, source, () => {}, kept);
   expect(asked).toEqual([6, 0, 1, 2, 3, 4, 5, 6, 7]); // the patch, then every chunk
   expect((await readFile(join(root, 'f.bin'))).equals(next)).toBe(true);
   expect(await readdir(disk.stagingDir)).toEqual([]);
@@ -90,7 +81,7 @@ it('writes the file whole when the local file no longer holds what the journal s
 
 it('a fetched chunk of the wrong size fails the write and leaves the file and staging as they were', async () => {
   const { old, known, entry, kept } = await setUp([3]);
-  await expect(write(entry, known, async () => Buffer.alloc(10), kept)).rejects.toBeInstanceOf(HashMismatch);
+  await expect(disk.writeFile(entry, known, async () => Buffer.alloc(10), () => {}, kept)).rejects.toBeInstanceOf(HashMismatch);
   expect((await readFile(join(root, 'f.bin'))).equals(old)).toBe(true);
   expect(await readdir(disk.stagingDir)).toEqual([]);
 });

@@ -153,6 +153,31 @@ export class FolderDisk {
   }
 
   /**
+   * Writes a file entry alone: stageFile, then `beforeRename` once every chunk is in place,
+   * then landFiles with this one write. Returns what was written (a rename keeps inode, size
+   * and mtime) and the parent directories it made.
+   */
+  async writeFile(
+    entry: Entry,
+    known: LocalFile | undefined,
+    source: ChunkSource,
+    announce: Announce,
+    kept: ReadonlySet<number> = new Set(),
+    beforeRename: () => Promise<void> = async () => {},
+  ): Promise<Landed> {
+    const staged = await this.stageFile(entry, known, source, kept);
+    try {
+      await beforeRename();
+    } catch (err) {
+      await rm(staged.staging, { force: true });
+      throw err;
+    }
+    const [result] = await this.landFiles([{ entry, known, staged }], ([landing]) => announce(landing!.written));
+    if (result!.status === 'rejected') throw result!.reason;
+    return result!.value;
+  }
+
+  /**
    * Puts a file entry, verified, into a staging file, flushed: chunks written, whole-content
    * hash checked, mode and mtime set.
    *

@@ -101,6 +101,8 @@ interface MovedPath {
 }
 
 const RETRY_MS = 2000;
+/** How long the status view's totals are kept while syncing. */
+const TOTALS_MS = 1000;
 /** A file this small is one chunk (the chunker's minimum): it takes a small-transfer slot. */
 const SMALL_FILE_BYTES = 256 * 1024;
 /**
@@ -124,6 +126,7 @@ export class FolderSync {
   private phase: FolderPhase = 'starting';
   private message: string | null = null;
   private lastSyncAt: number | null = null;
+  private totals: { files: number; bytes: number; at: number } | undefined;
 
   private scanEverything = true;
   private readonly toScan = new Set<string>();
@@ -268,7 +271,7 @@ export class FolderSync {
   }
 
   status(): FolderStatus {
-    const totals = this.d.journal.localTotals(this.d.folderId);
+    const totals = this.localTotals();
     return {
       id: this.d.folderId,
       name: this.d.name,
@@ -280,6 +283,19 @@ export class FolderSync {
       pending: this.dirty.size + this.busy.size + this.toScan.size,
       lastSyncAt: this.lastSyncAt,
     };
+  }
+
+  /**
+   * What is on disk, for the status view. Counting it reads every path of the folder, and a
+   * sync asks for the status ten times a second: while syncing the count is kept for a
+   * second; in any other phase it is fresh.
+   */
+  private localTotals(): { files: number; bytes: number } {
+    const now = Date.now();
+    if (!this.totals || this.phase !== 'syncing' || now - this.totals.at >= TOTALS_MS) {
+      this.totals = { ...this.d.journal.localTotals(this.d.folderId), at: now };
+    }
+    return this.totals;
   }
 
   issueList(): SyncIssue[] {
