@@ -564,7 +564,9 @@ export class FolderSync {
     const deletesLast: string[] = [];
     const ordered: string[] = [];
     for (const item of allowed) {
-      if (moves.has(item.record.path)) continue;
+      // Nothing to do (a download's own path, planned again once it landed): an action that
+      // changes another path's record marks that path dirty for the next pass.
+      if (moves.has(item.record.path) || item.action === 'none') continue;
       const deleting =
         (item.action === 'apply' && item.record.remote?.deleted) || (item.action === 'commit' && !item.record.local);
       if (deleting) deletesLast.unshift(item.record.path);
