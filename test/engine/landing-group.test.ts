@@ -7,6 +7,7 @@
  * killed at the fault point (the child runs dist/: needs `npm run build`).
  */
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -47,7 +48,7 @@ async function known(journal: LocalJournal, folder: number, path: string, conten
   return local;
 }
 
-it('a group notes every write before its first rename; a file edited after it was staged is kept, the others land', async () => {
+it('a group notes every write before its first rename; a file edited while the group lands is kept (checked right before its rename), the others land', async () => {
   const disk = new FolderDisk(root);
   await disk.prepare();
   const journal = new LocalJournal(join(dir, 'journal.db'));
@@ -61,13 +62,13 @@ it('a group notes every write before its first rename; a file edited after it wa
       const staged = await disk.stageFile(e, path === 'b.txt' ? oldB : undefined, async () => Buffer.from(content));
       writes.push({ entry: e, known: path === 'b.txt' ? oldB : undefined, staged });
     }
-    // The user edits b.txt between its staging and the group's landing.
-    await writeFile(join(root, 'b.txt'), 'the user edit of b');
     const announced: string[][] = [];
     const results = await disk.landFiles(writes, (landing) => {
       announced.push(landing.map((l) => l.entry.path));
+      // The user edits b.txt while the group lands: after its note, before its rename.
+      writeFileSync(join(root, 'b.txt'), 'the user edit of b');
     });
-    expect(announced).toEqual([['a.txt', 'c/d.txt']]); // once, and never the edited file
+    expect(announced).toEqual([['a.txt', 'b.txt', 'c/d.txt']]); // once, before the first rename
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(TargetChanged);
     expect(results[2]).toMatchObject({ status: 'fulfilled', value: { createdDirs: ['c'] } });

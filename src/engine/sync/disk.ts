@@ -194,26 +194,27 @@ export class FolderDisk {
   /**
    * Renames staged files into place, each only if its target is still what the journal knew
    * (else that one fails with TargetChanged and its staging file goes). `announce` runs once,
-   * with every write that is about to land, before the first rename: the caller notes them
-   * all in one journal transaction. Returns each write's outcome, in order.
+   * before the first rename, with every write whose parents are in place: the caller notes
+   * them all in one journal transaction. Each target is checked right before its own rename,
+   * so an edit made while the group lands is caught as late as for a write alone; a noted
+   * write that then does not land leaves, after a crash, a path the note does not describe,
+   * which recovery leaves to the scanner. Returns each write's outcome, in order.
    */
   async landFiles(writes: StagedWrite[], announce: (landing: { entry: Entry; written: Stats }[]) => void): Promise<PromiseSettledResult<Landed>[]> {
     // Writes in the same directory share one check of its parents.
     const parents = new Map<string, Promise<string[]>>();
-    const checked = await Promise.allSettled(
-      writes.map(async (w) => {
+    const placed = await Promise.allSettled(
+      writes.map((w) => {
         const dir = parentPath(w.entry.path);
         let made = parents.get(dir);
         if (!made) {
           made = this.ensureParents(w.entry.path);
           parents.set(dir, made);
         }
-        const createdDirs = await made;
-        await this.expectUnchanged(w.entry.path, w.known);
-        return createdDirs;
+        return made;
       }),
     );
-    const ready = writes.filter((_, i) => checked[i]!.status === 'fulfilled');
+    const ready = writes.filter((_, i) => placed[i]!.status === 'fulfilled');
     try {
       if (ready.length > 0) announce(ready.map((w) => ({ entry: w.entry, written: w.staged.written })));
     } catch (err) {
@@ -222,12 +223,13 @@ export class FolderDisk {
     }
     const results: PromiseSettledResult<Landed>[] = [];
     for (const [i, w] of writes.entries()) {
-      const check = checked[i]!;
+      const parentsMade = placed[i]!;
       try {
-        if (check.status === 'rejected') throw check.reason;
+        if (parentsMade.status === 'rejected') throw parentsMade.reason;
+        await this.expectUnchanged(w.entry.path, w.known);
         await rename(w.staged.staging, this.path(w.entry.path));
         crashPoint('after-apply-rename');
-        results.push({ status: 'fulfilled', value: { written: w.staged.written, createdDirs: check.value } });
+        results.push({ status: 'fulfilled', value: { written: w.staged.written, createdDirs: parentsMade.value } });
       } catch (err) {
         await rm(w.staged.staging, { force: true });
         results.push({ status: 'rejected', reason: err });
