@@ -249,30 +249,34 @@ export class LocalJournal {
   }
 
   setLocal(folder: number, path: string, local: LocalFile | undefined): void {
-    this.db.transaction(() => {
-      this.s.clearLocalChunks.run(folder, path);
-      if (!local) {
-        this.s.clearLocal.run(folder, path);
-        return;
-      }
-      this.s.setLocal.run({
-        folder,
-        path,
-        kind: local.kind,
-        size: local.size,
-        mtime: local.mtime,
-        ino: local.ino,
-        mode: local.mode,
-        hash: local.hash,
-        target: local.target,
-        chunks: JSON.stringify(local.chunks),
-      });
-      let offset = 0;
-      for (const [hash, size] of local.chunks) {
-        this.s.addLocalChunk.run(folder, hash, path, offset);
-        offset += size;
-      }
-    })();
+    this.db.transaction(() => this.writeLocal(folder, path, local))();
+  }
+
+  /** setLocal's rows (and the synced state too, if given), inside whatever transaction is open. */
+  private writeLocal(folder: number, path: string, local: LocalFile | undefined, synced?: SyncedState): void {
+    this.s.clearLocalChunks.run(folder, path);
+    if (!local) {
+      this.s.clearLocal.run(folder, path);
+      return;
+    }
+    (synced ? this.s.setLocalSynced : this.s.setLocal).run({
+      folder,
+      path,
+      ...(synced && { rev: synced.rev, id: synced.id }),
+      kind: local.kind,
+      size: local.size,
+      mtime: local.mtime,
+      ino: local.ino,
+      mode: local.mode,
+      hash: local.hash,
+      target: local.target,
+      chunks: JSON.stringify(local.chunks),
+    });
+    let offset = 0;
+    for (const [hash, size] of local.chunks) {
+      this.s.addLocalChunk.run(folder, hash, path, offset);
+      offset += size;
+    }
   }
 
   clearRemote(folder: number, path: string): void {
@@ -297,6 +301,20 @@ export class LocalJournal {
   setPendingApplies(folder: number, applies: PendingApply[]): void {
     this.db.transaction(() => {
       for (const a of applies) this.s.setPending.run(folder, a.path, JSON.stringify(a.local), a.synced.rev, a.synced.id);
+    })();
+  }
+
+  /**
+   * Records engine writes that landed as what their notes said, and clears the notes of
+   * those that did not (`failed`), all in one transaction.
+   */
+  recordApplies(folder: number, landed: PendingApply[], failed: string[] = []): void {
+    this.db.transaction(() => {
+      for (const a of landed) {
+        this.writeLocal(folder, a.path, a.local, a.synced);
+        this.s.clearPending.run(folder, a.path);
+      }
+      for (const path of failed) this.s.clearPending.run(folder, path);
     })();
   }
 
@@ -433,6 +451,14 @@ function prepare(db: Database) {
       `INSERT INTO entries (folder, path, local_kind, local_size, local_mtime, local_ino, local_mode, local_hash, local_target, local_chunks)
        VALUES (@folder, @path, @kind, @size, @mtime, @ino, @mode, @hash, @target, @chunks)
        ON CONFLICT (folder, path) DO UPDATE SET local_kind = excluded.local_kind, local_size = excluded.local_size,
+         local_mtime = excluded.local_mtime, local_ino = excluded.local_ino, local_mode = excluded.local_mode,
+         local_hash = excluded.local_hash, local_target = excluded.local_target, local_chunks = excluded.local_chunks`,
+    ),
+    setLocalSynced: p(
+      `INSERT INTO entries (folder, path, synced_rev, synced_id, local_kind, local_size, local_mtime, local_ino, local_mode, local_hash, local_target, local_chunks)
+       VALUES (@folder, @path, @rev, @id, @kind, @size, @mtime, @ino, @mode, @hash, @target, @chunks)
+       ON CONFLICT (folder, path) DO UPDATE SET synced_rev = excluded.synced_rev, synced_id = excluded.synced_id,
+         local_kind = excluded.local_kind, local_size = excluded.local_size,
          local_mtime = excluded.local_mtime, local_ino = excluded.local_ino, local_mode = excluded.local_mode,
          local_hash = excluded.local_hash, local_target = excluded.local_target, local_chunks = excluded.local_chunks`,
     ),

@@ -13,7 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { chmod, copyFile, lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { RESERVED_DIR } from '../../shared/paths.js';
+import { parentPath, RESERVED_DIR } from '../../shared/paths.js';
 import type { Entry } from '../../shared/protocol/messages.js';
 import type { LocalFile } from '../journal/local-journal.js';
 import { crashPoint } from '../fault-points.js';
@@ -132,34 +132,30 @@ export class FolderDisk {
     }
   }
 
-  /** Creates a new staging file (and the staging folder, if it went missing). */
   /** A fresh name in staging: never one a crashed or concurrent write is still using. */
   private stagingName(suffix: string): string {
     return join(this.stagingDir, `${randomBytes(8).toString('hex')}${suffix}`);
   }
 
-  private async openStaging(suffix: string): Promise<{ staging: string; handle: FileHandle }> {
+  /**
+   * Creates a new staging file (and the staging folder, if it went missing), asking for the
+   * mode it must end with: under the usual umask that is already right, and no chmod is needed.
+   */
+  private async openStaging(suffix: string, mode: number): Promise<{ staging: string; handle: FileHandle }> {
     const staging = this.stagingName(suffix);
     try {
-      return { staging, handle: await open(staging, 'wx', 0o600) };
+      return { staging, handle: await open(staging, 'wx', mode) };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     await this.ensureStaging();
-    return { staging, handle: await open(staging, 'wx', 0o600) };
+    return { staging, handle: await open(staging, 'wx', mode) };
   }
 
   /**
-   * Writes a file entry: chunks into a staging file, whole-content hash verified, mode and
-   * mtime set, flushed, then renamed into place if the target is unchanged. Returns what
-   * was written (a rename keeps inode, size and mtime) and the parent directories it made.
-   *
-   * `kept` lists the chunks the known file already holds at the same offsets (an overwrite
-   * in place elsewhere in it): then the staging file starts as a copy of the known file (a
-   * kernel copy, or a reflink where the file system can), only the other chunks are written,
-   * and the whole-content hash, read back from the staging file, verifies all of it. If it
-   * does not match (the file changed under the copy), the file is written whole instead.
-   * `beforeRename` runs once every chunk is in place.
+   * Writes a file entry alone: stageFile, then `beforeRename` once every chunk is in place,
+   * then landFiles with this one write. Returns what was written (a rename keeps inode, size
+   * and mtime) and the parent directories it made.
    */
   async writeFile(
     entry: Entry,
@@ -168,24 +164,82 @@ export class FolderDisk {
     announce: Announce,
     kept: ReadonlySet<number> = new Set(),
     beforeRename: () => Promise<void> = async () => {},
-  ): Promise<{ written: Stats; createdDirs: string[] }> {
-    const staged = (kept.size > 0 && known?.kind === 'file' && (await this.stagePatched(entry, known, source, kept))) || (await this.stageWhole(entry, source));
+  ): Promise<Landed> {
+    const staged = await this.stageFile(entry, known, source, kept);
     try {
       await beforeRename();
-      const createdDirs = await this.ensureParents(entry.path);
-      await this.expectUnchanged(entry.path, known);
-      announce(staged.written);
-      await rename(staged.staging, this.path(entry.path));
-      crashPoint('after-apply-rename');
-      return { written: staged.written, createdDirs };
     } catch (err) {
       await rm(staged.staging, { force: true });
       throw err;
     }
+    const [result] = await this.landFiles([{ entry, known, staged }], ([landing]) => announce(landing!.written));
+    if (result!.status === 'rejected') throw result!.reason;
+    return result!.value;
+  }
+
+  /**
+   * Puts a file entry, verified, into a staging file, flushed: chunks written, whole-content
+   * hash checked, mode and mtime set.
+   *
+   * `kept` lists the chunks the known file already holds at the same offsets (an overwrite
+   * in place elsewhere in it): then the staging file starts as a copy of the known file (a
+   * kernel copy, or a reflink where the file system can), only the other chunks are written,
+   * and the whole-content hash, read back from the staging file, verifies all of it. If it
+   * does not match (the file changed under the copy), the file is written whole instead.
+   */
+  async stageFile(entry: Entry, known: LocalFile | undefined, source: ChunkSource, kept: ReadonlySet<number> = new Set()): Promise<Staged> {
+    return (kept.size > 0 && known?.kind === 'file' && (await this.stagePatched(entry, known, source, kept))) || (await this.stageWhole(entry, source));
+  }
+
+  /**
+   * Renames staged files into place, each only if its target is still what the journal knew
+   * (else that one fails with TargetChanged and its staging file goes). `announce` runs once,
+   * before the first rename, with every write whose parents are in place: the caller notes
+   * them all in one journal transaction. Each target is checked right before its own rename,
+   * so an edit made while the group lands is caught as late as for a write alone; a noted
+   * write that then does not land leaves, after a crash, a path the note does not describe,
+   * which recovery leaves to the scanner. Returns each write's outcome, in order.
+   */
+  async landFiles(writes: StagedWrite[], announce: (landing: { entry: Entry; written: Stats }[]) => void): Promise<PromiseSettledResult<Landed>[]> {
+    // Writes in the same directory share one check of its parents.
+    const parents = new Map<string, Promise<string[]>>();
+    const placed = await Promise.allSettled(
+      writes.map((w) => {
+        const dir = parentPath(w.entry.path);
+        let made = parents.get(dir);
+        if (!made) {
+          made = this.ensureParents(w.entry.path);
+          parents.set(dir, made);
+        }
+        return made;
+      }),
+    );
+    const ready = writes.filter((_, i) => placed[i]!.status === 'fulfilled');
+    try {
+      if (ready.length > 0) announce(ready.map((w) => ({ entry: w.entry, written: w.staged.written })));
+    } catch (err) {
+      await Promise.all(writes.map((w) => rm(w.staged.staging, { force: true })));
+      throw err;
+    }
+    const results: PromiseSettledResult<Landed>[] = [];
+    for (const [i, w] of writes.entries()) {
+      const parentsMade = placed[i]!;
+      try {
+        if (parentsMade.status === 'rejected') throw parentsMade.reason;
+        await this.expectUnchanged(w.entry.path, w.known);
+        await rename(w.staged.staging, this.path(w.entry.path));
+        crashPoint('after-apply-rename');
+        results.push({ status: 'fulfilled', value: { written: w.staged.written, createdDirs: parentsMade.value } });
+      } catch (err) {
+        await rm(w.staged.staging, { force: true });
+        results.push({ status: 'rejected', reason: err });
+      }
+    }
+    return results;
   }
 
   private async stageWhole(entry: Entry, source: ChunkSource): Promise<Staged> {
-    const { staging, handle } = await this.openStaging('.part');
+    const { staging, handle } = await this.openStaging('.part', entry.mode & 0o777);
     return this.staged(staging, handle, entry, async () => {
       const whole = createHash('sha256');
       let position = 0;
@@ -240,11 +294,12 @@ export class FolderDisk {
     let written: Stats;
     try {
       await fill();
-      await handle.chmod(entry.mode & 0o777);
       const mtime = new Date(entry.mtime);
       await handle.utimes(mtime, mtime);
       await handle.datasync();
       written = await handle.stat();
+      // A chmod keeps inode, size and mtime: `written` stays true.
+      if ((written.mode & 0o777) !== (entry.mode & 0o777)) await handle.chmod(entry.mode & 0o777);
     } catch (err) {
       await handle.close().catch(() => {});
       await rm(staging, { force: true });
@@ -349,9 +404,23 @@ export class FolderDisk {
   }
 }
 
-interface Staged {
+/** A verified, flushed staging file, not yet in place. */
+export interface Staged {
   staging: string;
   written: Stats;
+}
+
+/** A staged file entry and what the journal knows at its path. */
+export interface StagedWrite {
+  entry: Entry;
+  known: LocalFile | undefined;
+  staged: Staged;
+}
+
+/** What a write put in place (a rename keeps inode, size and mtime) and the parent directories it made. */
+export interface Landed {
+  written: Stats;
+  createdDirs: string[];
 }
 
 /** A patched staging file is not the entry: it is written whole instead. */

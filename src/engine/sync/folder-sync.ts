@@ -27,7 +27,8 @@ import { FRESH_MS, RootMissing, Scanner } from '../scan/scanner.js';
 import { Watcher } from '../scan/watcher.js';
 import { conflictName } from './conflict-name.js';
 import { earlyUpload } from './early-upload.js';
-import { FolderDisk, HashMismatch, TargetChanged, type RangeReader } from './disk.js';
+import { FolderDisk, HashMismatch, TargetChanged, type Landed, type RangeReader, type StagedWrite } from './disk.js';
+import { Groups } from './groups.js';
 import { caseKey, foldsCase, portabilityProblem, type Platform } from './portability.js';
 import type { Progress } from './progress.js';
 import { recoverPendingApplies } from './recover-applies.js';
@@ -100,6 +101,8 @@ interface MovedPath {
 }
 
 const RETRY_MS = 2000;
+/** How long the status view's totals are kept while syncing. */
+const TOTALS_MS = 1000;
 /** A file this small is one chunk (the chunker's minimum): it takes a small-transfer slot. */
 const SMALL_FILE_BYTES = 256 * 1024;
 /**
@@ -123,6 +126,7 @@ export class FolderSync {
   private phase: FolderPhase = 'starting';
   private message: string | null = null;
   private lastSyncAt: number | null = null;
+  private totals: { files: number; bytes: number; at: number } | undefined;
 
   private scanEverything = true;
   private readonly toScan = new Set<string>();
@@ -148,6 +152,7 @@ export class FolderSync {
   private readonly largeSlots: Slots;
   private readonly smallSlots: Slots;
   private committing: Promise<void> = Promise.resolve();
+  private readonly landings = new Groups<StagedWrite, Landed>((writes) => this.landGroup(writes));
 
   constructor(private readonly d: FolderSyncDeps) {
     this.disk = new FolderDisk(d.root);
@@ -266,7 +271,7 @@ export class FolderSync {
   }
 
   status(): FolderStatus {
-    const totals = this.d.journal.localTotals(this.d.folderId);
+    const totals = this.localTotals();
     return {
       id: this.d.folderId,
       name: this.d.name,
@@ -278,6 +283,19 @@ export class FolderSync {
       pending: this.dirty.size + this.busy.size + this.toScan.size,
       lastSyncAt: this.lastSyncAt,
     };
+  }
+
+  /**
+   * What is on disk, for the status view. Counting it reads every path of the folder, and a
+   * sync asks for the status ten times a second: while syncing the count is kept for a
+   * second; in any other phase it is fresh.
+   */
+  private localTotals(): { files: number; bytes: number } {
+    const now = Date.now();
+    if (!this.totals || this.phase !== 'syncing' || now - this.totals.at >= TOTALS_MS) {
+      this.totals = { ...this.d.journal.localTotals(this.d.folderId), at: now };
+    }
+    return this.totals;
   }
 
   issueList(): SyncIssue[] {
@@ -546,7 +564,9 @@ export class FolderSync {
     const deletesLast: string[] = [];
     const ordered: string[] = [];
     for (const item of allowed) {
-      if (moves.has(item.record.path)) continue;
+      // Nothing to do (a download's own path, planned again once it landed): an action that
+      // changes another path's record marks that path dirty for the next pass.
+      if (moves.has(item.record.path) || item.action === 'none') continue;
       const deleting =
         (item.action === 'apply' && item.record.remote?.deleted) || (item.action === 'commit' && !item.record.local);
       if (deleting) deletesLast.unshift(item.record.path);
@@ -1004,17 +1024,39 @@ export class FolderSync {
         fetched.delete(i);
         return data;
       };
+      const staged = await this.disk.stageFile(remote, local, source, kept);
       // No file read from stays open across the rename.
-      const { written: st, createdDirs } = await this.applying((note) =>
-        this.disk.writeFile(remote, local, source, (landing) => note([this.applied(remote, landing, remote.chunks)]), kept, () => reader.close()),
-      );
+      await reader.close();
+      const { createdDirs } = await this.landings.submit({ entry: remote, known: local, staged });
       this.recordDirs(createdDirs);
-      this.recordWritten(remote, st, remote.chunks);
+      this.afterWritten(remote.path);
       this.activity(remote.path, local ? 'changed' : 'added', 'down', remote.device, null);
     } finally {
       await reader.close();
       this.d.progress.finish(progress);
     }
+  }
+
+  /**
+   * Lands staged downloads together, so a burst of small files costs two journal
+   * transactions per group, not two per file: the group's notes committed before its first
+   * rename, then the records of those that landed (and the notes of those that did not
+   * cleared) in one transaction after its last.
+   */
+  private async landGroup(writes: StagedWrite[]): Promise<PromiseSettledResult<Landed>[]> {
+    const folder = this.d.folderId;
+    let noted: PendingApply[] = [];
+    const results = await this.disk.landFiles(writes, (landing) => {
+      noted = landing.map(({ entry, written }) => this.applied(entry, written, entry.chunks));
+      this.d.journal.setPendingApplies(folder, noted);
+    });
+    const landed = new Set(writes.filter((_, i) => results[i]!.status === 'fulfilled').map((w) => w.entry.path));
+    this.d.journal.recordApplies(
+      folder,
+      noted.filter((a) => landed.has(a.path)),
+      noted.filter((a) => !landed.has(a.path)).map((a) => a.path),
+    );
+    return results;
   }
 
   /** A chunk's bytes: from a local file that has it (checked), else from the server. */
@@ -1036,13 +1078,14 @@ export class FolderSync {
 
   /** What the engine itself wrote, recorded so the watcher's echo of it is not sent back. */
   private recordWritten(remote: Entry, st: Stats, chunks: ChunkList): void {
-    this.d.journal.batch(() => {
-      this.d.journal.setLocal(this.d.folderId, remote.path, this.writtenLocal(remote, st, chunks));
-      this.d.journal.setSynced(this.d.folderId, remote.path, { rev: remote.rev, id: remoteIdentity(remote) });
-      this.d.journal.clearPendingApply(this.d.folderId, remote.path);
-    });
+    this.d.journal.recordApplies(this.d.folderId, [this.applied(remote, st, chunks)]);
+    this.afterWritten(remote.path);
+  }
+
+  /** A remote version is in place and recorded. */
+  private afterWritten(path: string): void {
     this.noteSynced();
-    if (this.awaitingTheirs.delete(remote.path)) this.d.events.conflicts();
+    if (this.awaitingTheirs.delete(path)) this.d.events.conflicts();
   }
 
   /** The local state of what the engine wrote for `remote`, given the stat of what landed. */
