@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { checkNewPath, parentPath } from '../../shared/paths.js';
 import type { ChunkConsumer } from '../content/file-content.js';
 import type { HashPool } from '../content/hash-pool.js';
+import { KEEP_FILES_UP_TO, type KeptBytes } from '../content/kept-bytes.js';
 import type { LocalFile } from '../journal/local-journal.js';
 import type { IgnoreRules } from './ignore-rules.js';
 
@@ -87,6 +88,8 @@ export class Scanner {
     private readonly rules: () => IgnoreRules,
     private readonly watchDir: WatchDir = () => false,
     private readonly tap: ChunkTap = () => undefined,
+    /** Where small files' bytes from the hashing read wait for their upload. */
+    private readonly kept?: KeptBytes,
   ) {}
 
   /**
@@ -233,10 +236,13 @@ export class Scanner {
       return;
     }
     const tap = this.tap(path, st.size);
+    this.kept?.drop(path);
     try {
       // The chunks of the version known before are on the server already, most likely (the
       // commit's upload asks anyway): not handed over, so an edit costs only what changed.
-      const content = await this.hashes.hash(this.diskPath(path), tap?.onChunk, tap && before?.chunks.map(([h]) => h));
+      const skip = tap && before?.chunks.map(([h]) => h);
+      const keepUpTo = this.kept?.hasRoomFor(st.size) ? KEEP_FILES_UP_TO : 0;
+      const content = await this.hashes.hash(this.diskPath(path), tap?.onChunk, skip, keepUpTo);
       const after = await lstat(this.diskPath(path));
       // Written during the read, or so shortly before it that a write may still have been
       // under way (a write sets the mtime when it starts; a read meanwhile sees part of it).
@@ -259,6 +265,7 @@ export class Scanner {
         target: '',
         chunks: content.chunks,
       });
+      if (content.bytes) this.kept!.keep(path, content.hash, content, content.bytes as Buffer);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return; // deleted while we looked; the watcher reports it
