@@ -100,6 +100,19 @@ export class Scanner {
     this.distrusted.add(path);
   }
 
+  /**
+   * Synchronous on purpose: a stat costs a few µs inline but several times that through a
+   * promise and the thread pool, and scanning is mostly stats (one or two per file).
+   * Undefined when the path is gone or can't be looked at.
+   */
+  private statInline(path: string): Stats | undefined {
+    try {
+      return lstatSync(this.diskPath(path), { throwIfNoEntry: false });
+    } catch {
+      return undefined;
+    }
+  }
+
   diskPath(path: string): string {
     return join(this.root, ...path.split('/'));
   }
@@ -169,14 +182,7 @@ export class Scanner {
           present.add(path);
           return;
         }
-        // Synchronous on purpose: a stat costs a few µs inline but several times that through
-        // a promise and the thread pool, and a start-up scan of a large folder is mostly stats.
-        let st: Stats | undefined;
-        try {
-          st = lstatSync(this.diskPath(path), { throwIfNoEntry: false });
-        } catch {
-          st = undefined;
-        }
+        const st = this.statInline(path);
         if (!st) return; // gone between readdir and lstat (or unreadable): the watcher will say so
         await visit(path, st);
       });
@@ -187,12 +193,7 @@ export class Scanner {
       await walk('');
     } else {
       for (const path of paths) {
-        let st: Stats | undefined;
-        try {
-          st = await lstat(this.diskPath(path));
-        } catch {
-          st = undefined;
-        }
+        const st = this.statInline(path);
         if (!syncableName(path, st !== undefined) || !st) continue;
         if (st.isDirectory() && known(path)?.kind === 'dir' && !rules.ignores(path, true)) {
           // An event on a known directory means something was added or removed in it;
@@ -243,7 +244,8 @@ export class Scanner {
       const skip = tap && before?.chunks.map(([h]) => h);
       const keepUpTo = this.kept?.hasRoomFor(st.size) ? KEEP_FILES_UP_TO : 0;
       const content = await this.hashes.hash(this.diskPath(path), tap?.onChunk, skip, keepUpTo);
-      const after = await lstat(this.diskPath(path));
+      const after = this.statInline(path);
+      if (!after) return; // deleted while we looked; the watcher reports it
       // Written during the read, or so shortly before it that a write may still have been
       // under way (a write sets the mtime when it starts; a read meanwhile sees part of it).
       // (An mtime in the future was set by hand, not by a write.)
