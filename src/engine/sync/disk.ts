@@ -372,9 +372,11 @@ async function hashOf(handle: FileHandle): Promise<string> {
 }
 
 /**
- * Ranges up to this size are read inline: a small file's open, read and close cost a few µs
- * each in place, but several times that through promises and the thread pool, which was most
- * of a sending client's CPU per small file not read from the scan's kept bytes.
+ * Ranges are read into buffers with a frame header's room in front: an upload frames them
+ * without a copy. Ranges up to this size are read inline: a small file's open, read and
+ * close cost a few µs each in place, but several times that through promises and the thread
+ * pool, which was most of a sending client's CPU per small file not read from the scan's
+ * kept bytes.
  */
 const INLINE_READ_BYTES = 256 * 1024;
 
@@ -388,7 +390,6 @@ function readInline(file: string, rel: string, offset: number, size: number): Bu
     throw err;
   }
   try {
-    // With a frame header's room in front: an upload frames it without a copy.
     const buf = withFrameRoom(size);
     const bytesRead = readSync(fd, buf, 0, size, offset);
     return bytesRead === size ? buf : buf.subarray(0, bytesRead);
@@ -398,7 +399,7 @@ function readInline(file: string, rel: string, offset: number, size: number): Bu
 }
 
 async function readAt(handle: FileHandle, offset: number, size: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(size);
+  const buf = withFrameRoom(size);
   const { bytesRead } = await handle.read(buf, 0, size, offset);
   return buf.subarray(0, bytesRead);
 }
