@@ -13,8 +13,11 @@
  */
 import { lstatSync } from 'node:fs';
 
-/** Bytes kept at once: a few hundred small files, about what a pass of the scan finds. */
-export const KEPT_BYTES_LIMIT = 16 * 1024 * 1024;
+/**
+ * Bytes kept at once: a few hundred small files. More kept more (16 MiB: 35–40 MiB more peak
+ * RSS on the sending client of 5,000 files) for little, as a miss is now a cheap inline read.
+ */
+export const KEPT_BYTES_LIMIT = 4 * 1024 * 1024;
 
 /** Files up to this size have their bytes kept (when they are one chunk): the small-transfer ones. */
 export const KEEP_FILES_UP_TO = 256 * 1024;
