@@ -3,7 +3,7 @@
  * mtime, inode, mode) with what the journal last recorded and hashes only what differs, so
  * a rescan of an unchanged tree reads no file contents. The watcher only says where to look.
  */
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { readdir, readlink } from 'node:fs/promises';
 import { lstatSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { checkNewPath, parentPath } from '../../shared/paths.js';
@@ -117,13 +117,15 @@ export class Scanner {
     return join(this.root, ...path.split('/'));
   }
 
+  /** Inline too: it runs twice a pass, and a pass runs every few ms while files keep coming. */
   async checkRoot(): Promise<Stats> {
+    let st: Stats | undefined;
     try {
-      const st = await lstat(this.root);
-      if (st.isDirectory()) return st;
+      st = lstatSync(this.root, { throwIfNoEntry: false });
     } catch {
-      /* missing */
+      st = undefined;
     }
+    if (st?.isDirectory()) return st;
     throw new RootMissing(this.root);
   }
 
