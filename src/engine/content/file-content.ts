@@ -16,6 +16,14 @@ export interface FileContent {
   mtimeMs: number;
   /** When reading began (epoch ms), to tell how long before it the file was last written. */
   readAt: number;
+  /** The file's inode and ctime when reading began: any later write or rename changes one of them. */
+  ino: number;
+  ctimeMs: number;
+  /**
+   * The file's bytes, from the read that hashed them, when asked for (`keepUpTo`) and the
+   * file is that small: an upload then needs no second read.
+   */
+  bytes?: Uint8Array;
 }
 
 /** One chunk as it is found, with its bytes: what the file held at that point of the read. */
@@ -37,7 +45,8 @@ const READ_BYTES = 1024 * 1024;
 /**
  * Reads `file` once: its size, SHA-256 and chunk list; with `onChunk`, also each chunk's
  * bytes as soon as it is cut, copied (the read buffer is reused) into a buffer from
- * `allocate`, except for chunks whose hash is in `skip`.
+ * `allocate`, except for chunks whose hash is in `skip`; with `keepUpTo`, the whole file's
+ * bytes (in a buffer from `allocate`) when it is one chunk of at most that many bytes.
  */
 export async function readFileContent(
   file: string,
@@ -45,6 +54,7 @@ export async function readFileContent(
   onChunk?: ChunkConsumer,
   allocate: (size: number) => Uint8Array = (size) => new Uint8Array(size),
   skip: ReadonlySet<string> = new Set(),
+  keepUpTo = 0,
 ): Promise<FileContent> {
   const handle = await open(file, 'r');
   try {
@@ -67,10 +77,12 @@ export async function readFileContent(
     };
     // Sized to the file (one more byte to see its end in one read): most files are small.
     const buf = Buffer.allocUnsafe(Math.min(READ_BYTES, before.size + 1));
+    let firstRead: Buffer | undefined;
     for (;;) {
       const { bytesRead } = await handle.read(buf, 0, buf.length, null);
       if (bytesRead === 0) break;
       const data = buf.subarray(0, bytesRead);
+      firstRead = size === 0 ? data : undefined;
       whole.update(data);
       let start = 0;
       for (const cut of chunker.push(data)) {
@@ -93,7 +105,13 @@ export async function readFileContent(
     }
     const last = chunker.finish();
     if (last > 0) await found(chunkHash.digest('hex'), last);
-    return { size, hash: whole.digest('hex'), chunks, mtimeMs: before.mtimeMs, readAt };
+    const content: FileContent = { size, hash: whole.digest('hex'), chunks, mtimeMs: before.mtimeMs, readAt, ino: before.ino, ctimeMs: before.ctimeMs };
+    // One read held the whole file (and so is not overwritten by a later one): it is what was hashed.
+    if (firstRead && firstRead.length === size && size <= keepUpTo && chunks.length === 1) {
+      content.bytes = allocate(size);
+      content.bytes.set(firstRead);
+    }
+    return content;
   } finally {
     await handle.close();
   }

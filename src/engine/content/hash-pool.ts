@@ -19,6 +19,7 @@ interface Pending {
   file: string;
   onChunk: ChunkConsumer | undefined;
   skip: string[] | undefined;
+  keepUpTo: number;
   /** What `onChunk` is still doing: the job ends after it. */
   consuming: Set<Promise<void>>;
   resolve: (c: FileContent) => void;
@@ -32,6 +33,16 @@ function workerScript(): URL {
   const built = new URL('../../../dist/src/engine/content/hash-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(built))) return built;
   throw new Error('the hashing worker is not built; run npm run build');
+}
+
+/**
+ * A transfer keeps the buffer's layout but not its Buffer type: the bytes are viewed again
+ * as the Buffer (with the frame header's room in front) the worker made them.
+ */
+function withFrameRoomBytes(content: FileContent): FileContent {
+  const { bytes } = content;
+  if (bytes) content.bytes = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return content;
 }
 
 export class HashPool {
@@ -48,12 +59,13 @@ export class HashPool {
    * The file's content identity. With `onChunk`, each chunk's bytes are handed to it as they
    * are found (from the same read that hashed them); a few MiB of them at most wait for it.
    * Resolves once it has dealt with every one of them. Chunks whose hash is in `skip` are
-   * not handed over.
+   * not handed over. A file of one chunk of at most `keepUpTo` bytes comes back with its
+   * bytes (moved from the worker, not copied), ready to be framed for an upload.
    */
-  hash(file: string, onChunk?: ChunkConsumer, skip?: string[]): Promise<FileContent> {
+  hash(file: string, onChunk?: ChunkConsumer, skip?: string[], keepUpTo = 0): Promise<FileContent> {
     if (this.closed) return Promise.reject(new Error('the hash pool is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, file, onChunk, skip, consuming: new Set(), resolve, reject });
+      this.queue.push({ id: this.nextId++, file, onChunk, skip, keepUpTo, consuming: new Set(), resolve, reject });
       this.pump();
     });
   }
@@ -64,7 +76,12 @@ export class HashPool {
       if (!worker) return;
       const job = this.queue.shift()!;
       this.running.get(worker)!.set(job.id, job);
-      worker.postMessage({ id: job.id, file: job.file, ...(job.onChunk ? { windowBytes: CHUNK_WINDOW_BYTES, skip: job.skip } : {}) });
+      worker.postMessage({
+        id: job.id,
+        file: job.file,
+        ...(job.onChunk ? { windowBytes: CHUNK_WINDOW_BYTES, skip: job.skip } : {}),
+        ...(job.keepUpTo > 0 ? { keepUpTo: job.keepUpTo } : {}),
+      });
     }
   }
 
@@ -99,7 +116,7 @@ export class HashPool {
       jobs.delete(msg.id);
       if (job) {
         const settle = msg.content
-          ? () => job.resolve(msg.content!)
+          ? () => job.resolve(withFrameRoomBytes(msg.content!))
           : () => job.reject(Object.assign(new Error(msg.error?.message ?? 'hashing failed'), { code: msg.error?.code }));
         void Promise.all(job.consuming).then(settle);
       }

@@ -14,6 +14,8 @@ interface Job {
   windowBytes?: number;
   /** Hashes of chunks not to hand over. */
   skip?: string[];
+  /** Hand a one-chunk file's bytes back, up to this size. */
+  keepUpTo?: number;
 }
 
 interface Ack {
@@ -42,8 +44,8 @@ parentPort!.on('message', (msg: Job | Ack) => {
     return;
   }
   const job = msg;
-  readFileContent(job.file, undefined, job.windowBytes ? handOver(job.id, job.windowBytes) : undefined, withFrameRoom, new Set(job.skip)).then(
-    (content) => parentPort!.postMessage({ id: job.id, content }),
+  readFileContent(job.file, undefined, job.windowBytes ? handOver(job.id, job.windowBytes) : undefined, withFrameRoom, new Set(job.skip), job.keepUpTo).then(
+    (content) => parentPort!.postMessage({ id: job.id, content }, content.bytes ? [content.bytes.buffer as ArrayBuffer] : []),
     (err: NodeJS.ErrnoException) => parentPort!.postMessage({ id: job.id, error: { message: err.message, code: err.code } }),
   );
 });

@@ -3,12 +3,13 @@
  * mtime, inode, mode) with what the journal last recorded and hashes only what differs, so
  * a rescan of an unchanged tree reads no file contents. The watcher only says where to look.
  */
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { readdir, readlink } from 'node:fs/promises';
 import { lstatSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { checkNewPath, parentPath } from '../../shared/paths.js';
 import type { ChunkConsumer } from '../content/file-content.js';
 import type { HashPool } from '../content/hash-pool.js';
+import { KEEP_FILES_UP_TO, type KeptBytes } from '../content/kept-bytes.js';
 import type { LocalFile } from '../journal/local-journal.js';
 import type { IgnoreRules } from './ignore-rules.js';
 
@@ -90,6 +91,8 @@ export class Scanner {
     private readonly rules: () => IgnoreRules,
     private readonly watchDir: WatchDir = () => false,
     private readonly tap: ChunkTap = () => undefined,
+    /** Where small files' bytes from the hashing read wait for their upload. */
+    private readonly kept?: KeptBytes,
   ) {}
 
   /**
@@ -100,17 +103,32 @@ export class Scanner {
     this.distrusted.add(path);
   }
 
+  /**
+   * Synchronous on purpose: a stat costs a few µs inline but several times that through a
+   * promise and the thread pool, and scanning is mostly stats (one or two per file).
+   * Undefined when the path is gone or can't be looked at.
+   */
+  private statInline(path: string): Stats | undefined {
+    try {
+      return lstatSync(this.diskPath(path), { throwIfNoEntry: false });
+    } catch {
+      return undefined;
+    }
+  }
+
   diskPath(path: string): string {
     return join(this.root, ...path.split('/'));
   }
 
+  /** Inline too: it runs twice a pass, and a pass runs every few ms while files keep coming. */
   async checkRoot(): Promise<Stats> {
+    let st: Stats | undefined;
     try {
-      const st = await lstat(this.root);
-      if (st.isDirectory()) return st;
+      st = lstatSync(this.root, { throwIfNoEntry: false });
     } catch {
-      /* missing */
+      st = undefined;
     }
+    if (st?.isDirectory()) return st;
     throw new RootMissing(this.root);
   }
 
@@ -169,14 +187,7 @@ export class Scanner {
           present.add(path);
           return;
         }
-        // Synchronous on purpose: a stat costs a few µs inline but several times that through
-        // a promise and the thread pool, and a start-up scan of a large folder is mostly stats.
-        let st: Stats | undefined;
-        try {
-          st = lstatSync(this.diskPath(path), { throwIfNoEntry: false });
-        } catch {
-          st = undefined;
-        }
+        const st = this.statInline(path);
         if (!st) return; // gone between readdir and lstat (or unreadable): the watcher will say so
         await visit(path, st);
       });
@@ -187,12 +198,7 @@ export class Scanner {
       await walk('');
     } else {
       for (const path of paths) {
-        let st: Stats | undefined;
-        try {
-          st = await lstat(this.diskPath(path));
-        } catch {
-          st = undefined;
-        }
+        const st = this.statInline(path);
         if (!syncableName(path, st !== undefined) || !st) continue;
         if (st.isDirectory() && known(path)?.kind === 'dir' && !rules.ignores(path, true)) {
           // An event on a known directory means something was added or removed in it;
@@ -235,17 +241,21 @@ export class Scanner {
       if (before.mode !== base.mode) result.changed.set(path, { ...before, mode: base.mode });
       return;
     }
-    const renamed = before ? undefined : await this.renamedHere(base, knownInode);
+    const renamed = before ? undefined : this.renamedHere(base, knownInode);
     if (renamed) {
       result.changed.set(path, renamed);
       return;
     }
     const tap = this.tap(path, st.size);
+    this.kept?.drop(path);
     try {
       // The chunks of the version known before are on the server already, most likely (the
       // commit's upload asks anyway): not handed over, so an edit costs only what changed.
-      const content = await this.hashes.hash(this.diskPath(path), tap?.onChunk, tap && before?.chunks.map(([h]) => h));
-      const after = await lstat(this.diskPath(path));
+      const skip = tap && before?.chunks.map(([h]) => h);
+      const keepUpTo = this.kept?.hasRoomFor(st.size) ? KEEP_FILES_UP_TO : 0;
+      const content = await this.hashes.hash(this.diskPath(path), tap?.onChunk, skip, keepUpTo);
+      const after = this.statInline(path);
+      if (!after) return; // deleted while we looked; the watcher reports it
       // Written during the read, or so shortly before it that a write may still have been
       // under way (a write sets the mtime when it starts; a read meanwhile sees part of it).
       // (An mtime in the future was set by hand, not by a write.)
@@ -267,6 +277,7 @@ export class Scanner {
         target: '',
         chunks: content.chunks,
       });
+      if (content.bytes) this.kept!.keep(path, content.hash, content, content.bytes as Buffer);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return; // deleted while we looked; the watcher reports it
@@ -283,11 +294,10 @@ export class Scanner {
    * unchanged stat gets at the same path, so a renamed directory of large files is not read
    * again. A hard link (the old path still holds the inode) is read as a new file.
    */
-  private async renamedHere(base: { size: number; mtime: number; ino: number; mode: number }, knownInode: KnownInode): Promise<LocalFile | undefined> {
+  private renamedHere(base: { size: number; mtime: number; ino: number; mode: number }, knownInode: KnownInode): LocalFile | undefined {
     for (const { path: was, local } of knownInode(base.ino)) {
       if (local.size !== base.size || local.mtime !== base.mtime || this.distrusted.has(was)) continue;
-      const there = await lstat(this.diskPath(was)).catch(() => undefined);
-      if (there?.ino === base.ino) continue;
+      if (this.statInline(was)?.ino === base.ino) continue;
       return { ...local, mode: base.mode };
     }
     return undefined;

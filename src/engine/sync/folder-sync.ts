@@ -18,6 +18,7 @@ import type { Entry, Op, ServerMessageOf } from '../../shared/protocol/messages.
 import type { ChunkList } from '../content/file-content.js';
 import { expandRuns } from '../../shared/protocol/move-runs.js';
 import type { HashPool } from '../content/hash-pool.js';
+import { ChangedSinceHashed, KeptBytes } from '../content/kept-bytes.js';
 import type { LocalFile, LocalJournal, PathRecord, PendingApply } from '../journal/local-journal.js';
 import { Disconnected, RequestFailed, type Connection } from '../net/connection.js';
 import type { MissingChunks } from '../net/missing-chunks.js';
@@ -115,6 +116,7 @@ const WINDOW_BYTES = 8 * 1024 * 1024;
 export class FolderSync {
   private readonly disk: FolderDisk;
   private readonly scanner: Scanner;
+  private readonly keptBytes = new KeptBytes();
   private rules = new IgnoreRules();
   private readonly watcher: Watcher | undefined;
   private remoteId: number | undefined;
@@ -164,10 +166,10 @@ export class FolderSync {
       );
     }
     const watcher = this.watcher;
-    this.scanner = new Scanner(d.root, d.hashes, () => this.rules, watcher && ((path, ino) => watcher.watchDir(path, ino)), (path, size) =>
-      // Larger files go up while they are hashed; a small file's upload is one round trip anyway.
-      size > SMALL_FILE_BYTES && this.remoteId !== undefined && d.conn.connected ? earlyUpload(d, this.remoteId, path, size) : undefined,
-    );
+    // Larger files go up while they are hashed; a small file's bytes wait for its upload.
+    const tap = (path: string, size: number) =>
+      size > SMALL_FILE_BYTES && this.remoteId !== undefined && d.conn.connected ? earlyUpload(d, this.remoteId, path, size) : undefined;
+    this.scanner = new Scanner(d.root, d.hashes, () => this.rules, watcher && ((path, ino) => watcher.watchDir(path, ino)), tap, this.keptBytes);
   }
 
   get id(): number {
@@ -446,6 +448,8 @@ export class FolderSync {
     this.clearIssue('root');
     if (!this.d.conn.connected || !this.caughtUp || this.remoteId === undefined) return;
     await this.plan();
+    // Bytes kept for a path the plan did not send up (nothing to do, or not yet) would only take room.
+    this.keptBytes.retainOnly((path) => this.busy.has(path));
     this.flushCommits();
   }
 
@@ -764,13 +768,7 @@ export class FolderSync {
       let offset = 0;
       for (const [hash, size] of local.chunks) {
         if (missing.delete(hash)) {
-          const data = await this.disk.readRange(path, offset, size);
-          if (data.length !== size || createHash('sha256').update(data).digest('hex') !== hash) {
-            // The file holds other bytes than its scan recorded, yet may look unchanged (a
-            // write that kept size and mtime): only hashing it again can tell what it holds.
-            this.scanner.distrust(path);
-            throw new TargetChanged(path);
-          }
+          const data = (local.chunks.length === 1 && this.keptBytesOf(path, hash)) || (await this.readChunk(path, hash, offset, size));
           await this.d.up.take(size);
           const sent: Promise<void> = conn.upload(folder, hash, data, (n) => this.d.progress.add(progress, n)).finally(() => {
             inFlight.delete(sent);
@@ -787,10 +785,33 @@ export class FolderSync {
     } finally {
       await Promise.allSettled(inFlight);
       this.d.progress.finish(progress);
+      this.keptBytes.drop(path);
     }
     const op: Op = { op: 'put', path, baseRev, kind: 'file', size: local.size, mtime: local.mtime, mode: local.mode, hash: local.hash, chunks: local.chunks, target: '' };
     this.enqueue({ op, id: identity(local), touches: [path] });
     this.activity(path, record.remote && !record.remote.deleted ? 'changed' : 'added', 'up', this.d.device(), null);
+  }
+
+  /** The bytes the scan's hashing read kept for a one-chunk file, while the file is still what was hashed. */
+  private keptBytesOf(path: string, hash: string): Buffer | undefined {
+    try {
+      return this.keptBytes.take(path, hash, this.disk.path(path));
+    } catch (err) {
+      if (err instanceof ChangedSinceHashed) throw new TargetChanged(path);
+      throw err;
+    }
+  }
+
+  /** A chunk read again from the file, checked against the hash its scan recorded. */
+  private async readChunk(path: string, hash: string, offset: number, size: number): Promise<Buffer> {
+    const data = await this.disk.readRange(path, offset, size);
+    if (data.length !== size || createHash('sha256').update(data).digest('hex') !== hash) {
+      // The file holds other bytes than its scan recorded, yet may look unchanged (a
+      // write that kept size and mtime): only hashing it again can tell what it holds.
+      this.scanner.distrust(path);
+      throw new TargetChanged(path);
+    }
+    return data;
   }
 
   private enqueue(item: QueuedOp): void {
