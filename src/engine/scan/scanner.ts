@@ -236,7 +236,7 @@ export class Scanner {
     try {
       // The chunks of the version known before are on the server already, most likely (the
       // commit's upload asks anyway): not handed over, so an edit costs only what changed.
-      const content = await this.hashes.hash(this.diskPath(path), tap?.onChunk, tap && before?.chunks.map(([h]) => h));
+      const content = await this.hashes.hash(this.diskPath(path), tap?.onChunk, tap && before?.chunks.map(([h]) => h), st.size);
       const after = await lstat(this.diskPath(path));
       // Written during the read, or so shortly before it that a write may still have been
       // under way (a write sets the mtime when it starts; a read meanwhile sees part of it).
