@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { FoundChunk } from '../../src/engine/content/file-content.js';
 import { HashPool } from '../../src/engine/content/hash-pool.js';
 import { Connection } from '../../src/engine/net/connection.js';
 import { MissingChunks } from '../../src/engine/net/missing-chunks.js';
@@ -49,6 +50,36 @@ describe('the hash pool with several files per worker', () => {
       }
       expect(offset).toBe(data.length);
     });
+  });
+});
+
+describe('small files hashed on the calling thread', () => {
+  it('gives the same content and chunks as a worker, and starts no worker until a larger file comes', async () => {
+    const dir = await scratch();
+    const pool = new HashPool(1);
+    cleanup.push(() => pool.close());
+    for (const [i, size] of [0, 1, 4095, 64 * 1024].entries()) {
+      const data = bytes(size, i);
+      const path = join(dir, `small${i}`);
+      await writeFile(path, data);
+      const found: FoundChunk[] = [];
+      const content = await pool.hash(path, (chunk) => void found.push(chunk), undefined, 0, size);
+      expect(content.size).toBe(size);
+      expect(content.hash).toBe(sha(data));
+      expect(content.chunks).toEqual(size === 0 ? [] : [[sha(data), size]]);
+      expect(found.map((f) => [f.hash, f.offset, Buffer.from(f.data).equals(data)])).toEqual(size === 0 ? [] : [[sha(data), 0, true]]);
+      // A consumer's failure is its own, as with a worker: the file is still read to its end.
+      expect(await pool.hash(path, () => Promise.reject(new Error('consumer failed')), undefined, 0, size)).toEqual({ ...content, readAt: expect.any(Number) });
+      // Chunks named in `skip` are hashed but not handed over.
+      const skipped: FoundChunk[] = [];
+      expect((await pool.hash(path, (chunk) => void skipped.push(chunk), [sha(data)], 0, size)).chunks).toEqual(content.chunks);
+      expect(skipped).toEqual([]);
+    }
+    expect(pool.workers).toBe(0);
+    const larger = bytes(64 * 1024 + 1, 9);
+    await writeFile(join(dir, 'larger'), larger);
+    expect((await pool.hash(join(dir, 'larger'), undefined, undefined, 0, larger.length)).hash).toBe(sha(larger));
+    expect(pool.workers).toBe(1);
   });
 });
 

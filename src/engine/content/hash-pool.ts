@@ -1,15 +1,23 @@
 /**
  * A small pool of worker threads for chunking and hashing, so a large file never blocks
- * the engine's event loop. Jobs queue when every worker is busy.
+ * the engine's event loop. Jobs queue when every worker is busy. Small files are read on
+ * the calling thread instead: workers start only once a larger file comes.
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { ChunkConsumer, FileContent, FoundChunk } from './file-content.js';
+import { withFrameRoom } from '../../shared/protocol/frames.js';
+import { readFileContent, type ChunkConsumer, type FileContent, type FoundChunk } from './file-content.js';
 
 /** Chunk bytes a worker hands over ahead of their consumer: enough to keep uploads flowing. */
 const CHUNK_WINDOW_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Files up to this size are read on the calling thread: hashing them takes less than a
+ * worker's round trip, and a worker that never starts costs no memory (10–15 MiB each).
+ */
+const INLINE_MAX_BYTES = 64 * 1024;
 
 /** Files one worker reads at once; each holds at most a 1 MiB read buffer. */
 const JOBS_PER_WORKER = 8;
@@ -60,14 +68,25 @@ export class HashPool {
    * are found (from the same read that hashed them); a few MiB of them at most wait for it.
    * Resolves once it has dealt with every one of them. Chunks whose hash is in `skip` are
    * not handed over. A file of one chunk of at most `keepUpTo` bytes comes back with its
-   * bytes (moved from the worker, not copied), ready to be framed for an upload.
+   * bytes (moved from the worker, not copied), ready to be framed for an upload. `size` is
+   * what the caller last saw of the file (a stat), if it did.
    */
-  hash(file: string, onChunk?: ChunkConsumer, skip?: string[], keepUpTo = 0): Promise<FileContent> {
+  hash(file: string, onChunk?: ChunkConsumer, skip?: string[], keepUpTo = 0, size?: number): Promise<FileContent> {
     if (this.closed) return Promise.reject(new Error('the hash pool is closed'));
+    if (size !== undefined && size <= INLINE_MAX_BYTES) {
+      // As from a worker, a consumer's failure is its own: the file is still read to its end.
+      const consume = onChunk && ((chunk: FoundChunk) => Promise.resolve().then(() => onChunk(chunk)).catch(() => {}));
+      return readFileContent(file, undefined, consume, withFrameRoom, new Set(skip), keepUpTo);
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ id: this.nextId++, file, onChunk, skip, keepUpTo, consuming: new Set(), resolve, reject });
       this.pump();
     });
+  }
+
+  /** The worker threads running now. */
+  get workers(): number {
+    return this.all.length;
   }
 
   private pump(): void {

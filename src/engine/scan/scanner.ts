@@ -253,7 +253,7 @@ export class Scanner {
       // commit's upload asks anyway): not handed over, so an edit costs only what changed.
       const skip = tap && before?.chunks.map(([h]) => h);
       const keepUpTo = this.kept?.hasRoomFor(st.size) ? KEEP_FILES_UP_TO : 0;
-      const content = await this.hashes.hash(this.diskPath(path), tap?.onChunk, skip, keepUpTo);
+      const content = await this.hashes.hash(this.diskPath(path), tap?.onChunk, skip, keepUpTo, st.size);
       const after = this.statInline(path);
       if (!after) return; // deleted while we looked; the watcher reports it
       // Written during the read, or so shortly before it that a write may still have been

@@ -64,7 +64,7 @@ async function landed(path: string, want: LocalFile, st: Stats, disk: FolderDisk
     return target === want.target ? { ...base, kind: 'symlink', target } : undefined;
   }
   if (!st.isFile() || st.size !== want.size || Boolean(st.mode & 0o111) !== Boolean(want.mode & 0o111)) return undefined;
-  const content = await hashes.hash(disk.path(path));
+  const content = await hashes.hash(disk.path(path), undefined, undefined, 0, st.size);
   const after = await disk.stat(path);
   // Changed while it was read: someone is writing it, so it is not (only) the engine's write.
   if (!after || after.ino !== st.ino || after.size !== content.size || Math.floor(after.mtimeMs) !== Math.floor(content.mtimeMs) || after.mode !== st.mode) return undefined;
