@@ -81,9 +81,18 @@ export type WatchDir = (path: string, ino: number) => boolean;
  */
 export type ChunkTap = (path: string, size: number) => { onChunk: ChunkConsumer; end(): Promise<void> } | undefined;
 
+/** A file still being written after this long is looked at again as if new (the entry is refreshed at every look). */
+const SETTLING_FORGET_MS = 60_000;
+
 export class Scanner {
   /** Files whose recorded content turned out wrong although their stat still matches: hash them again. */
   private readonly distrusted = new Set<string>();
+  /**
+   * Files found being written at their last look, with the stat they had then: read again
+   * only once a look finds that stat unchanged. A large file copied in over seconds is then
+   * read once, after the copy, instead of from its start at every look while it grows.
+   */
+  private readonly settling = new Map<string, { size: number; mtimeMs: number; at: number }>();
 
   constructor(
     private readonly root: string,
@@ -140,6 +149,8 @@ export class Scanner {
   async scan(known: Known, knownPaths: Iterable<string>, paths?: string[], knownInode: KnownInode = () => []): Promise<ScanResult> {
     const rootStat = await this.checkRoot();
     const result: ScanResult = { changed: new Map(), unsettled: [], fresh: [], issues: [] };
+    const now = Date.now();
+    for (const [path, last] of this.settling) if (now - last.at > SETTLING_FORGET_MS) this.settling.delete(path);
     const seen = new Set<string>();
     /** Known paths found still present by a shallow look: they and what they hold count as seen. */
     const present = new Set<string>();
@@ -246,6 +257,10 @@ export class Scanner {
       result.changed.set(path, renamed);
       return;
     }
+    if (this.stillChanging(path, st)) {
+      result.unsettled.push(path);
+      return;
+    }
     const tap = this.tap(path, st.size);
     this.kept?.drop(path);
     try {
@@ -264,6 +279,7 @@ export class Scanner {
       const changedMeanwhile = after.size !== content.size || Math.floor(after.mtimeMs) !== Math.floor(content.mtimeMs);
       if (fresh || changedMeanwhile) {
         if (distrusted) this.distrusted.add(path);
+        this.settling.set(path, { size: after.size, mtimeMs: after.mtimeMs, at: Date.now() });
         (changedMeanwhile ? result.unsettled : result.fresh).push(path);
         return;
       }
@@ -286,6 +302,18 @@ export class Scanner {
     } finally {
       await tap?.end();
     }
+  }
+
+  /** Whether a file found being written at its last look has changed since: then it is not read yet. */
+  private stillChanging(path: string, st: Stats): boolean {
+    const last = this.settling.get(path);
+    if (!last) return false;
+    if (last.size === st.size && last.mtimeMs === st.mtimeMs) {
+      this.settling.delete(path);
+      return false;
+    }
+    this.settling.set(path, { size: st.size, mtimeMs: st.mtimeMs, at: Date.now() });
+    return true;
   }
 
   /**

@@ -1,10 +1,10 @@
 /**
- * A renamed file is known by its inode: the scanner takes its recorded content instead of
- * reading it again, as it does for an unchanged stat at the same path; anything less certain
- * is read.
+ * What the scanner reads and what it spares: a renamed file is known by its inode (its
+ * recorded content is taken, as for an unchanged stat at the same path; anything less certain
+ * is read), and a file still being written is not read again until its stat holds still.
  */
 import { createHash } from 'node:crypto';
-import { link, mkdir, rename, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, link, mkdir, readFile, rename, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { HashPool } from '../../src/engine/content/hash-pool.js';
@@ -19,12 +19,18 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-/** The real pool, with a count of the files it was asked to read. */
+/**
+ * The real pool, with a count of the files it was asked to read; `duringRead`, if set, runs
+ * after a read and before its result is handed back (a write that lands during the read).
+ */
 class CountingPool extends HashPool {
   readonly read: string[] = [];
-  override hash(...args: Parameters<HashPool['hash']>): ReturnType<HashPool['hash']> {
+  duringRead: ((file: string) => Promise<void>) | undefined;
+  override async hash(...args: Parameters<HashPool['hash']>): ReturnType<HashPool['hash']> {
     this.read.push(args[0]);
-    return super.hash(...args);
+    const content = await super.hash(...args);
+    await this.duringRead?.(args[0]);
+    return content;
   }
 }
 
@@ -99,4 +105,33 @@ it('reads a new path whose inode is still at its recorded path (a hard link), or
   expect(pool.read.slice(3).map((f) => f.slice(root.length + 1)).sort()).toEqual(['a-link', 'b-moved', 'c-moved']);
   expect(result.changed.get('b-moved')!.size).toBe(6000);
   expect(result.changed.get('a-link')!.hash).toBe(sha(bytes(5000, 'a'.charCodeAt(0))));
+});
+
+it('a file written to during its read is not read again while it keeps changing, then read once it holds still', async () => {
+  const { root, pool, scan } = await setup();
+  const file = join(root, 'album', 'copying.bin');
+  await writeFile(file, bytes(100_000, 1));
+  const appendAndAge = async () => {
+    await appendFile(file, bytes(50_000, pool.read.length + 2));
+    await utimes(file, past, new Date(past.getTime() + 1000 * pool.read.length + (await readFile(file)).length));
+  };
+  pool.duringRead = appendAndAge;
+  expect((await scan()).unsettled).toEqual(['album/copying.bin']);
+  expect(pool.read).toHaveLength(1);
+
+  // Still growing at the next looks: not read.
+  pool.duringRead = undefined;
+  for (let i = 0; i < 3; i++) {
+    await appendAndAge();
+    const result = await scan();
+    expect(result.unsettled).toEqual(['album/copying.bin']);
+    expect(result.changed.has('album/copying.bin')).toBe(false);
+  }
+  expect(pool.read).toHaveLength(1);
+
+  // Held still since the last look: read once, whole.
+  const result = await scan();
+  expect(pool.read).toHaveLength(2);
+  expect(result.unsettled).toEqual([]);
+  expect(result.changed.get('album/copying.bin')!.hash).toBe(sha(await readFile(file)));
 });
