@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { FolderDisk, HashMismatch } from '../../src/engine/sync/disk.js';
+import { writeOne } from '../helpers/disk.js';
 import type { LocalFile } from '../../src/engine/journal/local-journal.js';
 import type { Entry } from '../../src/shared/protocol/messages.js';
 
@@ -49,7 +50,7 @@ async function setUp(changed: number[]) {
 it('fetches only the chunks not kept in place, and the result is the new version, mode and mtime included', async () => {
   const { next, known, entry, kept, asked, source } = await setUp([2, 5]);
   let ranBeforeRename = false;
-  const { written } = await disk.writeFile(entry, known, source, () => {}, kept, async () => {
+  const { written } = await writeOne(disk, entry, known, source, kept, async () => {
     ranBeforeRename = (await readFile(join(root, 'f.bin'))).equals(next) === false;
   });
   expect(asked).toEqual([2, 5]);
@@ -73,7 +74,7 @@ it('writes the file whole when the local file no longer holds what the journal s
   // (utimes may land a fraction of a millisecond off: the journal's record is what the stat says.)
   const after = await stat(join(root, 'f.bin'));
   expect([after.size, after.ino]).toEqual([st.size, st.ino]);
-  await disk.writeFile(entry, { ...known, mtime: Math.floor(after.mtimeMs) }, source, () => {}, kept);
+  await writeOne(disk, entry, { ...known, mtime: Math.floor(after.mtimeMs) }, source, kept);
   expect(asked).toEqual([6, 0, 1, 2, 3, 4, 5, 6, 7]); // the patch, then every chunk
   expect((await readFile(join(root, 'f.bin'))).equals(next)).toBe(true);
   expect(await readdir(disk.stagingDir)).toEqual([]);
@@ -81,7 +82,7 @@ it('writes the file whole when the local file no longer holds what the journal s
 
 it('a fetched chunk of the wrong size fails the write and leaves the file and staging as they were', async () => {
   const { old, known, entry, kept } = await setUp([3]);
-  await expect(disk.writeFile(entry, known, async () => Buffer.alloc(10), () => {}, kept)).rejects.toBeInstanceOf(HashMismatch);
+  await expect(writeOne(disk, entry, known, async () => Buffer.alloc(10), kept)).rejects.toBeInstanceOf(HashMismatch);
   expect((await readFile(join(root, 'f.bin'))).equals(old)).toBe(true);
   expect(await readdir(disk.stagingDir)).toEqual([]);
 });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { expect, it } from 'vitest';
 import { FolderDisk } from '../../src/engine/sync/disk.js';
+import { writeOne } from '../helpers/disk.js';
 import type { Entry } from '../../src/shared/protocol/messages.js';
 import { sha256 } from '../helpers/raw-client.js';
 import { converged, engineTestBed, writeRandomFile } from '../helpers/engine.js';
@@ -88,7 +89,7 @@ it('the stat the engine records for a file it wrote is of its own write, never o
     for (let i = 1; i <= 60; i++) {
       Atomics.store(control, 0, i);
       const entry: Entry = { path: `f${i}.txt`, rev: i, kind: 'file', deleted: false, size: data.length, mtime: 1_700_000_000_000, mode: 0o644, hash: sha256(data), chunks: [[sha256(data), data.length]], target: '', device: 'x', time: 0 };
-      const { written } = await disk.writeFile(entry, undefined, async () => data, () => {});
+      const { written } = await writeOne(disk, entry, undefined, async () => data);
       recorded.push(Math.floor(written.mtimeMs));
       await eventually(() => readFile(join(root, `f${i}.txt`), 'utf8').then((t) => t.startsWith('edited in place')), 5000, 'the scribbler to write');
     }

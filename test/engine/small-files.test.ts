@@ -10,6 +10,7 @@ import { MissingChunks } from '../../src/engine/net/missing-chunks.js';
 import { FolderDisk, LinkInPath } from '../../src/engine/sync/disk.js';
 import type { Entry } from '../../src/shared/protocol/messages.js';
 import { bytes, MiB } from '../helpers/fixtures.js';
+import { writeOne } from '../helpers/disk.js';
 import { removeDir, seedUser, startServer, tempDir, type TestServer } from '../helpers/server.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -87,7 +88,7 @@ describe('writing below directories checked with one realpath', () => {
   function entryFor(path: string, data: Buffer): Entry {
     return { path, rev: 1, kind: 'file', deleted: false, size: data.length, mtime: Date.now(), mode: 0o644, hash: sha(data), chunks: [[sha(data), data.length]], target: '', device: 'other', time: Date.now() } as Entry;
   }
-  const write = (disk: FolderDisk, path: string, data: Buffer) => disk.writeFile(entryFor(path, data), undefined, async () => data, () => {});
+  const write = (disk: FolderDisk, path: string, data: Buffer) => writeOne(disk, entryFor(path, data), undefined, async () => data);
 
   it('still never writes through a directory that became a link after a write below it', async () => {
     const root = await scratch();

@@ -154,31 +154,6 @@ export class FolderDisk {
   }
 
   /**
-   * Writes a file entry alone: stageFile, then `beforeRename` once every chunk is in place,
-   * then landFiles with this one write. Returns what was written (a rename keeps inode, size
-   * and mtime) and the parent directories it made.
-   */
-  async writeFile(
-    entry: Entry,
-    known: LocalFile | undefined,
-    source: ChunkSource,
-    announce: Announce,
-    kept: ReadonlySet<number> = new Set(),
-    beforeRename: () => Promise<void> = async () => {},
-  ): Promise<Landed> {
-    const staged = await this.stageFile(entry, known, source, kept);
-    try {
-      await beforeRename();
-    } catch (err) {
-      await rm(staged.staging, { force: true });
-      throw err;
-    }
-    const [result] = await this.landFiles([{ entry, known, staged }], ([landing]) => announce(landing!.written));
-    if (result!.status === 'rejected') throw result!.reason;
-    return result!.value;
-  }
-
-  /**
    * Puts a file entry, verified, into a staging file, flushed: chunks written, whole-content
    * hash checked, mode and mtime set.
    *
@@ -370,7 +345,7 @@ export class FolderDisk {
     return true;
   }
 
-  /** Renames within the folder if `from` is still what was known and `to` is free; returns its stat from before the rename (which keeps it), like writeFile. */
+  /** Renames within the folder if `from` is still what was known and `to` is free; returns its stat from before the rename (which keeps it), as landFiles does. */
   async move(from: string, to: string, known: LocalFile | undefined, announce: Announce): Promise<Stats> {
     const st = await this.expectUnchanged(from, known);
     if (!st) throw new TargetChanged(from);

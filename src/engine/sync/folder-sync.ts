@@ -1232,7 +1232,7 @@ export class FolderSync {
 /**
  * The chunks of `remote` that the local file already holds at the same offsets, when they
  * are most of it (an overwrite in place): the download then starts from a copy of the local
- * file and writes only the rest (FolderDisk.writeFile). None otherwise.
+ * file and writes only the rest (FolderDisk.stageFile). None otherwise.
  */
 function keptInPlace(remote: Entry, local: LocalFile | undefined): Set<number> {
   const kept = new Set<number>();
