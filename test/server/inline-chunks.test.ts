@@ -4,6 +4,7 @@
  * upgraded in place: its files served and not stored again, checked by fsck, and collected
  * by gc together with inline chunks. Real in-process servers, sockets and SQLite files.
  */
+import { pbkdf2 } from 'node:crypto';
 import { join } from 'node:path';
 import pino from 'pino';
 import Sqlite from 'better-sqlite3';
@@ -11,9 +12,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fsck } from '../../src/server/fsck.js';
 import { collectGarbage } from '../../src/server/gc.js';
 import { INLINE_CHUNK_BYTES } from '../../src/server/store/chunk-bytes.js';
+import { SqliteJournalStore } from '../../src/server/store/sqlite-journal-store.js';
 import { bytes, expectBytes, expectContained, KiB, startContainedServer, storedCopies } from '../helpers/fixtures.js';
 import { commitFile, RawClient, sha256 } from '../helpers/raw-client.js';
-import { removeDir, seedUser, startServer, type TestServer } from '../helpers/server.js';
+import { removeDir, seedUser, startServer, tempDir, type TestServer } from '../helpers/server.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -89,5 +91,48 @@ describe('inline chunks', () => {
     expect(await client.download(folder, sha256(v2))).toMatchObject({ type: 'error', code: 'not_found' });
     expect((await fsck(again.dataDir, { verifyContent: true })).problems).toEqual([]);
     await expectContained(srv.parent, srv.dataDir);
+  });
+});
+
+describe('closing the store while an inline chunk is on its way to disk', () => {
+  async function openStore() {
+    const dir = await tempDir('ferry-store-');
+    cleanup.push(() => removeDir(dir));
+    const file = join(dir, 'journal.db');
+    const store = new SqliteJournalStore(file);
+    const { folderId } = await seedUser(store, 'alice', 'Docs');
+    return { file, store, folderId };
+  }
+
+  function expectKept(file: string, hash: string, data: Buffer): void {
+    const db = new Sqlite(file, { readonly: true });
+    try {
+      expect((db.prepare('SELECT data FROM chunk_blobs WHERE hash = ?').get(hash) as { data: Buffer }).data.equals(data)).toBe(true);
+    } finally {
+      db.close();
+    }
+  }
+
+  it('a record still waiting for its group is committed and answered, not refused', async () => {
+    const { file, store, folderId } = await openStore();
+    const data = bytes(3000, 7);
+    const recorded = store.recordUpload(folderId, sha256(data), data.length, Date.now(), data);
+    store.close();
+    await expect(recorded).resolves.toBeUndefined();
+    expectKept(file, sha256(data), data);
+  });
+
+  it('a WAL sync still running keeps its file open until it ends', async () => {
+    const { file, store, folderId } = await openStore();
+    const data = bytes(3000, 8);
+    const recorded = store.recordUpload(folderId, sha256(data), data.length, Date.now(), data);
+    // Keep every thread of the pool busy, so the group's fdatasync is still queued when the
+    // store closes: closing the descriptor under it would fail the sync (EBADF).
+    const busy = Array.from({ length: 4 }, () => new Promise((r) => pbkdf2('x', 'y', 200_000, 32, 'sha256', r)));
+    await new Promise((r) => setImmediate(r));
+    store.close();
+    await expect(recorded).resolves.toBeUndefined();
+    await Promise.all(busy);
+    expectKept(file, sha256(data), data);
   });
 });

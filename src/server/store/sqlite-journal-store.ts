@@ -85,6 +85,8 @@ export class SqliteJournalStore implements JournalStore {
   private group: GroupItem[] = [];
   /** The WAL file, synced after a group that must be durable. */
   private readonly wal: number;
+  /** WAL syncs still running in the thread pool: the descriptor must outlive them. */
+  private walSyncs = 0;
 
   constructor(file: string) {
     this.db = openSqlite(file);
@@ -298,6 +300,7 @@ export class SqliteJournalStore implements JournalStore {
 
   private flushGroup(): void {
     const group = this.group;
+    if (group.length === 0) return;
     this.group = [];
     const settle: (() => void)[] = [];
     try {
@@ -322,7 +325,9 @@ export class SqliteJournalStore implements JournalStore {
       for (const done of settle) done();
       return;
     }
+    this.walSyncs++;
     fdatasync(this.wal, (err) => {
+      if (--this.walSyncs === 0 && !this.db.open) closeSync(this.wal);
       if (!err) for (const done of settle) done();
       else for (const item of group) item.reject(err);
     });
@@ -659,12 +664,20 @@ export class SqliteJournalStore implements JournalStore {
     await this.db.backup(file);
   }
 
+  /**
+   * A group still waiting for its turn is committed first: its writes were accepted, and a
+   * server shutting down must not turn them into errors. A WAL sync still running keeps the
+   * descriptor until it ends; closed under it, the sync would fail, or flush whatever file
+   * took the descriptor number next and report the chunk durable.
+   */
   close(): void {
+    if (!this.db.open) return;
     if (this.poll) clearInterval(this.poll);
-    if (this.db.open) closeSync(this.wal);
     this.poll = undefined;
     this.listeners.clear();
-    if (this.db.open) this.db.close();
+    this.flushGroup();
+    this.db.close();
+    if (this.walSyncs === 0) closeSync(this.wal);
   }
 }
 
